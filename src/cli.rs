@@ -1,0 +1,620 @@
+//! The `corridor` command line (SPEC §7): argument definitions and the headless commands.
+//! Exit codes: 0 success, 2 invalid input or usage, 1 any other failure.
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::ensemble::{self, Outcome, Progress};
+use crate::metrics::{Metric, Partner, Plan, SectorSel, SeriesKey};
+use crate::model::Model;
+use crate::report::{csv_out, json, table};
+use crate::scenario::edit::{self, Assignment, EditError};
+use crate::scenario::{EngineKind, Scenario, load};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "corridor",
+    version,
+    about = "Explore trade-cooperation scenarios: simulate trade flows year by year with uncertainty about \
+             whether and when agreements are delivered, and see how each country's dependence on its partners changes.",
+    long_about = None,
+    after_help = "With no command, Corridor opens the desktop app on the bundled scenarios.\n\
+                  Examples:\n  corridor check scenarios/pak-rus-mous-2024.toml\n  \
+                  corridor run scenarios/pak-rus-mous-2024.toml --format table --region PAK\n  \
+                  corridor compare scenarios/pak-rus-*.toml --metric supplier_hhi --region PAK --sector energy\n  \
+                  corridor set my-variant.toml agreement.agri-mou.probability=0.8"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open the desktop app with these scenario files (and the bundled ones).
+    Gui {
+        /// Scenario files to open.
+        files: Vec<PathBuf>,
+    },
+    /// Validate scenario files: print every problem with its file, line and column.
+    ///
+    /// Exits 0 when every file is valid (warnings are shown but do not fail), 2 otherwise.
+    Check {
+        /// Scenario files (.toml).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Simulate scenarios and write every metric series: the as-written path and, with
+    /// Monte Carlo runs, the mean and the 5th, 25th, 50th, 75th and 95th percentiles.
+    Run(RunArgs),
+    /// Compare one metric across scenarios, with each scenario's difference to the first.
+    Compare(CompareArgs),
+    /// Change parameters in a scenario file in place, keeping its comments and layout.
+    ///
+    /// The result is validated first and nothing is written if it is invalid; the file is
+    /// replaced atomically. In a file that extends another, a value it does not set yet is
+    /// added as an override entry; the parent is never touched.
+    /// Paths: scenario.runs, scenario.seed, sector.<id>.<field>, agreement.<id>.<field>,
+    /// shock.<id>.<field>, growth.<region>.<sector>, flow.<from>.<to>.<sector>.
+    Set {
+        /// The scenario file to change.
+        file: PathBuf,
+        /// One or more PATH=VALUE, e.g. agreement.agri-mou.probability=0.8 or agreement.rail-mou.delay=[1,3].
+        #[arg(required = true, value_name = "PATH=VALUE")]
+        assignments: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Long-format CSV: scenario,year,metric,region,partner,sector,stat,value.
+    Csv,
+    /// One JSON document with every series (schema in docs/output.md).
+    Json,
+    /// A readable table: base year and one chosen year (--year, default the horizon).
+    Table,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum EngineArg {
+    /// Partial equilibrium (SPEC §3), the default.
+    Pe,
+    /// General equilibrium by exact hat algebra (SPEC §4); needs domestic flows.
+    Ge,
+}
+
+impl From<EngineArg> for EngineKind {
+    fn from(e: EngineArg) -> Self {
+        match e {
+            EngineArg::Pe => EngineKind::Pe,
+            EngineArg::Ge => EngineKind::Ge,
+        }
+    }
+}
+
+/// Options shared by `run` and `compare`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimArgs {
+    /// Monte Carlo runs (overrides the file's `runs`; 0 = the as-written path only).
+    #[arg(long, value_name = "N")]
+    pub runs: Option<u32>,
+    /// Random seed (overrides the file's `seed`). Same file and seed, same numbers.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Engine (overrides the file's `engine`).
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineArg>,
+    /// Worker threads for Monte Carlo (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print solver details (GE iterations and residual per year) to stderr.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Scenario files (.toml).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    /// Write to this file (replaced atomically) instead of standard output.
+    #[arg(long, short, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Only these metrics (repeat the option or separate with commas), e.g. supplier_hhi.
+    #[arg(long, value_delimiter = ',', value_name = "M")]
+    pub metric: Vec<String>,
+    /// Only series of these regions (the `region` column).
+    #[arg(long, value_delimiter = ',', value_name = "R")]
+    pub region: Vec<String>,
+    /// Only these sectors (`all` for the sum over sectors).
+    #[arg(long, value_delimiter = ',', value_name = "S")]
+    pub sector: Vec<String>,
+    /// The year shown by --format table (default: the horizon).
+    #[arg(long, value_name = "Y")]
+    pub year: Option<i32>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Scenario files (.toml); the first is the reference.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    /// The metric to compare, e.g. supplier_hhi, import_share, flow, welfare.
+    #[arg(long, value_name = "M")]
+    pub metric: String,
+    /// Region (default: the first scenario's focus region).
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+    /// Partner region or bloc, for flow, import_share and bloc shares.
+    #[arg(long, value_name = "P")]
+    pub partner: Option<String>,
+    /// Sector id or `all` (default: all).
+    #[arg(long, value_name = "S")]
+    pub sector: Option<String>,
+    /// Year (default: the first scenario's horizon).
+    #[arg(long, value_name = "Y")]
+    pub year: Option<i32>,
+}
+
+/// An error with its exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// Invalid input or usage: exit 2. The text is already rendered.
+    Invalid(String),
+    /// Anything else: exit 1.
+    Failure(anyhow::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Invalid(_) => 2,
+            CliError::Failure(_) => 1,
+        }
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(e: anyhow::Error) -> Self {
+        CliError::Failure(e)
+    }
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Loads and validates a file, printing warnings; problems become an exit-2 error.
+pub fn load_scenario(path: &Path) -> Result<Scenario, CliError> {
+    let loaded = load(path);
+    match loaded.into_result() {
+        Ok((scenario, diags, sources)) => {
+            if !diags.items.is_empty() {
+                eprint!("{}", diags.render(&sources, color()));
+            }
+            Ok(scenario)
+        }
+        Err((diags, sources)) => {
+            let n = diags.error_count();
+            Err(CliError::Invalid(format!(
+                "{}error: `{}` has {n} problem{}",
+                diags.render(&sources, color()),
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            )))
+        }
+    }
+}
+
+pub fn check(files: &[PathBuf]) -> Result<(), CliError> {
+    let mut failed = 0;
+    for path in files {
+        let loaded = load(path);
+        eprint!("{}", loaded.diagnostics.render(&loaded.sources, color()));
+        match (&loaded.scenario, loaded.diagnostics.has_errors()) {
+            (Some(s), false) => {
+                let ge = s.ge_problems();
+                println!(
+                    "ok: {} — {} ({} regions, {} sectors, {} flows, {} agreements, {} shocks, {}–{}, engine {})",
+                    path.display(),
+                    s.name,
+                    s.regions.len(),
+                    s.sectors.len(),
+                    s.flows.len(),
+                    s.agreements.len(),
+                    s.shocks.len(),
+                    s.base_year,
+                    s.horizon,
+                    s.engine.as_str()
+                );
+                if ge.is_empty() {
+                    println!("    GE engine: ready");
+                } else {
+                    println!("    GE engine: not ready:");
+                    for p in ge {
+                        println!("      - {p}");
+                    }
+                }
+            }
+            _ => {
+                failed += 1;
+                eprintln!(
+                    "error: `{}` has {} problem{}",
+                    path.display(),
+                    loaded.diagnostics.error_count(),
+                    if loaded.diagnostics.error_count() == 1 { "" } else { "s" }
+                );
+            }
+        }
+    }
+    if failed > 0 { Err(CliError::Invalid(String::new())) } else { Ok(()) }
+}
+
+/// A scenario prepared for running with the command-line overrides applied.
+struct Prepared {
+    scenario: Scenario,
+    model: Model,
+    plan: Plan,
+}
+
+fn prepare(path: &Path, sim: &SimArgs) -> Result<Prepared, CliError> {
+    let mut scenario = load_scenario(path)?;
+    if let Some(r) = sim.runs {
+        if i64::from(r) > crate::scenario::limits::MAX_RUNS {
+            return Err(CliError::Invalid(format!("error: --runs {r} is over the limit of 1 000 000")));
+        }
+        scenario.runs = r;
+    }
+    if let Some(s) = sim.seed {
+        scenario.seed = s;
+    }
+    let engine = sim.engine.map_or(scenario.engine, EngineKind::from);
+    let model = Model::new(&scenario, engine).map_err(|e| match e {
+        crate::model::ModelError::NotGeReady(why) => {
+            CliError::Invalid(format!("error: `{}` cannot run in the GE engine: {why}", path.display()))
+        }
+        other => CliError::Failure(anyhow::anyhow!("`{}`: {other}", path.display())),
+    })?;
+    let plan = Plan::new(&model);
+    Ok(Prepared { scenario, model, plan })
+}
+
+/// A progress bar on stderr, only when stderr is a terminal.
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl Bar {
+    fn new(label: &str, runs: u32) -> Self {
+        if runs == 0 || !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = indicatif::ProgressBar::new(u64::from(runs));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} run-passes ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(label.to_string());
+        Self(Some(bar))
+    }
+}
+
+impl Progress for Bar {
+    fn advance(&self, done: u64, total: u64) {
+        if let Some(b) = &self.0 {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T, CliError> {
+    match threads {
+        None => Ok(f()),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .map(|pool| pool.install(f))
+            .map_err(|e| CliError::Failure(anyhow::anyhow!("cannot start {n} threads: {e}"))),
+    }
+}
+
+fn simulate(p: &Prepared, only: Option<Vec<usize>>, sim: &SimArgs) -> Result<Outcome, CliError> {
+    if sim.verbose {
+        print_solver_details(p);
+    }
+    let bar = Bar::new(&p.scenario.stem(), p.scenario.runs);
+    let options = ensemble::Options {
+        runs: p.scenario.runs,
+        seed: p.scenario.seed,
+        memory_budget: ensemble::DEFAULT_MEMORY_BUDGET,
+        only,
+    };
+    with_threads(sim.threads, || ensemble::run(&p.model, &p.plan, &options, &bar))?
+        .map_err(|e| CliError::Failure(anyhow::anyhow!("`{}`: {e}", p.scenario.path.display())))
+}
+
+fn print_solver_details(p: &Prepared) {
+    if p.model.engine != EngineKind::Ge {
+        eprintln!("{}: PE engine (closed form, no iterations)", p.scenario.stem());
+        return;
+    }
+    let draw = crate::model::Draw::as_written(&p.model.events);
+    let result = p.model.simulate(&draw, &mut |state| {
+        if let Some(ge) = state.ge {
+            eprintln!(
+                "{} {}: GE solve converged in {} iterations, max |Δ ln X'| = {:.3e}",
+                p.scenario.stem(),
+                state.year,
+                ge.iterations,
+                ge.residual
+            );
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("{}: {e}", p.scenario.stem());
+    }
+}
+
+/// Indices of the plan's series that pass the filters.
+fn select(plan: &Plan, s: &Scenario, metrics: &[Metric], regions: &[usize], sectors: &[SectorSel]) -> Option<Vec<usize>> {
+    if metrics.is_empty() && regions.is_empty() && sectors.is_empty() {
+        return None;
+    }
+    Some(
+        plan.keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| metrics.is_empty() || metrics.contains(&k.metric))
+            .filter(|(_, k)| regions.is_empty() || regions.contains(&k.region))
+            .filter(|(_, k)| sectors.is_empty() || sectors.contains(&k.sector))
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>(),
+    )
+    .map(|v| {
+        let _ = s;
+        v
+    })
+}
+
+fn parse_metric(name: &str) -> Result<Metric, CliError> {
+    Metric::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        let hint = crate::scenario::diagnostic::did_you_mean(name, names.iter().copied())
+            .map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"));
+        CliError::Invalid(format!("error: unknown metric `{name}`{hint}; metrics: {}", names.join(", ")))
+    })
+}
+
+fn parse_region(s: &Scenario, id: &str) -> Result<usize, CliError> {
+    s.region_index(id).ok_or_else(|| {
+        let hint = crate::scenario::diagnostic::did_you_mean(id, s.regions.iter().map(|r| r.id.as_str()))
+            .map_or_else(String::new, |x| format!(" (did you mean `{x}`?)"));
+        CliError::Invalid(format!("error: `{}` has no region `{id}`{hint}", s.path.display()))
+    })
+}
+
+fn parse_sector(s: &Scenario, id: &str) -> Result<SectorSel, CliError> {
+    if id == "all" {
+        return Ok(SectorSel::All);
+    }
+    s.sector_index(id).map(SectorSel::One).ok_or_else(|| {
+        let hint = crate::scenario::diagnostic::did_you_mean(id, s.sectors.iter().map(|r| r.id.as_str()))
+            .map_or_else(String::new, |x| format!(" (did you mean `{x}`?)"));
+        CliError::Invalid(format!("error: `{}` has no sector `{id}`{hint}", s.path.display()))
+    })
+}
+
+/// Writes to `--out` atomically, or to stdout.
+fn write_output(out: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> Result<(), CliError> {
+    match out {
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+            write(&mut w)?;
+            match w.flush() {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| CliError::Failure(e.into())),
+            }
+        }
+        Some(path) => {
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+            let tmp = tempfile::Builder::new()
+                .prefix(&format!(".{name}."))
+                .suffix(".tmp")
+                .tempfile_in(dir)
+                .map_err(|e| CliError::Failure(anyhow::anyhow!("cannot write `{}`: {e}", path.display())))?;
+            {
+                let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
+                write(&mut w)?;
+                w.flush().map_err(|e| CliError::Failure(e.into()))?;
+            }
+            tmp.persist(path)
+                .map_err(|e| CliError::Failure(anyhow::anyhow!("cannot write `{}`: {}", path.display(), e.error)))?;
+            Ok(())
+        }
+    }
+}
+
+pub fn run(args: &RunArgs) -> Result<(), CliError> {
+    let metrics: Vec<Metric> = args.metric.iter().map(|m| parse_metric(m)).collect::<Result<_, _>>()?;
+    let mut results = Vec::new();
+    for path in &args.files {
+        let p = prepare(path, &args.sim)?;
+        let regions: Vec<usize> = args.region.iter().map(|r| parse_region(&p.scenario, r)).collect::<Result<_, _>>()?;
+        let sectors: Vec<SectorSel> = args.sector.iter().map(|s| parse_sector(&p.scenario, s)).collect::<Result<_, _>>()?;
+        let only = select(&p.plan, &p.scenario, &metrics, &regions, &sectors);
+        let outcome = simulate(&p, only, &args.sim)?;
+        results.push((p, outcome));
+    }
+    if let Some(y) = args.year
+        && args.format == Format::Table
+    {
+        for (p, _) in &results {
+            if !(p.scenario.base_year..=p.scenario.horizon).contains(&y) {
+                return Err(CliError::Invalid(format!(
+                    "error: --year {y} is outside {}–{} of `{}`",
+                    p.scenario.base_year,
+                    p.scenario.horizon,
+                    p.scenario.path.display()
+                )));
+            }
+        }
+    }
+    write_output(args.out.as_deref(), |w| {
+        match args.format {
+            Format::Csv => {
+                let mut out = csv::WriterBuilder::new().from_writer(w);
+                csv_out::write_header(&mut out)?;
+                for (p, outcome) in &results {
+                    csv_out::write_rows(&mut out, &p.scenario, outcome)?;
+                }
+                out.flush()?;
+            }
+            Format::Json => {
+                let reports: Vec<_> =
+                    results.iter().map(|(p, o)| json::report(&p.scenario, p.model.engine, o)).collect();
+                let doc = serde_json::json!({ "corridor_version": crate::VERSION, "scenarios": reports });
+                serde_json::to_writer_pretty(&mut *w, &doc)?;
+                writeln!(w)?;
+            }
+            Format::Table => {
+                for (p, outcome) in &results {
+                    let year = args.year.unwrap_or(p.scenario.horizon);
+                    writeln!(
+                        w,
+                        "{} — {} ({} engine, {} runs, seed {}; values in {})",
+                        p.scenario.stem(),
+                        p.scenario.name,
+                        p.model.engine.as_str(),
+                        outcome.runs,
+                        outcome.seed,
+                        if p.scenario.unit.is_empty() { "the scenario's unit" } else { &p.scenario.unit }
+                    )?;
+                    writeln!(w, "{}", table::run_table(&p.scenario, outcome, year))?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
+    let metric = parse_metric(&args.metric)?;
+    let needs_partner = matches!(
+        metric,
+        Metric::Flow | Metric::ImportShare | Metric::BlocImportShare | Metric::BlocTradeShare
+    );
+    if needs_partner && args.partner.is_none() {
+        return Err(CliError::Invalid(format!(
+            "error: --metric {} needs --partner (a region id{})",
+            metric.name(),
+            if matches!(metric, Metric::BlocImportShare | Metric::BlocTradeShare) { " or bloc id" } else { "" }
+        )));
+    }
+    let mut rows = Vec::new();
+    let mut header: Option<(String, String, String, i32)> = None;
+    for path in &args.files {
+        let p = prepare(path, &args.sim)?;
+        let s = &p.scenario;
+        let (region_id, sector_id, year) = match &header {
+            Some((r, sec, _, y)) => (r.clone(), sec.clone(), *y),
+            None => {
+                let r = args.region.clone().unwrap_or_else(|| s.regions[s.focus_region()].id.clone());
+                let sec = args.sector.clone().unwrap_or_else(|| "all".into());
+                let y = args.year.unwrap_or(s.horizon);
+                header = Some((r.clone(), sec.clone(), metric.name().to_string(), y));
+                (r, sec, y)
+            }
+        };
+        let region = parse_region(s, &region_id)?;
+        let sector = parse_sector(s, &sector_id)?;
+        let partner = match (&args.partner, metric) {
+            (_, Metric::TopSupplierShare) => Partner::Top,
+            (Some(pid), Metric::BlocImportShare | Metric::BlocTradeShare) => Partner::Bloc(
+                s.bloc_index(pid)
+                    .ok_or_else(|| CliError::Invalid(format!("error: `{}` has no bloc `{pid}`", s.path.display())))?,
+            ),
+            (Some(pid), _) if needs_partner => Partner::Region(parse_region(s, pid)?),
+            _ => Partner::None,
+        };
+        let key = SeriesKey { metric, region, partner, sector };
+        let found = p.plan.keys.iter().position(|k| *k == key);
+        let Some(series) = found else {
+            rows.push(table::CompareRow {
+                scenario: s.stem(),
+                partner: String::new(),
+                path: f64::NAN,
+                mean: None,
+                p5: None,
+                p95: None,
+            });
+            continue;
+        };
+        let outcome = simulate(&p, Some(vec![series]), &args.sim)?;
+        let Some(t) = outcome.years.iter().position(|y| *y == year) else {
+            return Err(CliError::Invalid(format!(
+                "error: --year {year} is outside {}–{} of `{}`",
+                s.base_year,
+                s.horizon,
+                s.path.display()
+            )));
+        };
+        let stat = |k| outcome.stat_of(k, 0).map(|v| v[t]).filter(|v| !v.is_nan());
+        let partner_label = match key.partner {
+            Partner::Top => outcome.path_top[t].map_or(String::new(), |r| s.regions[r].id.clone()),
+            _ => key.partner_id(s).to_string(),
+        };
+        rows.push(table::CompareRow {
+            scenario: s.stem(),
+            partner: partner_label,
+            path: outcome.path[t],
+            mean: stat(0),
+            p5: stat(1),
+            p95: stat(5),
+        });
+    }
+    let (region, sector, metric_name, year) = header.unwrap_or_default();
+    println!("{metric_name} of {region}, sector {sector}, in {year} — {}", metric.describe());
+    println!("{}", table::compare_table(metric, &rows));
+    Ok(())
+}
+
+pub fn set(file: &Path, assignments: &[String]) -> Result<(), CliError> {
+    let edits: Vec<Assignment> = assignments
+        .iter()
+        .map(|a| Assignment::parse(a))
+        .collect::<Result<_, _>>()
+        .map_err(|e| CliError::Invalid(format!("error: {e}")))?;
+    match edit::set_in_file(file, &edits, color()) {
+        Ok(report) => {
+            for c in report.changed {
+                eprintln!("set {c} in {}", file.display());
+            }
+            if let Some(csv) = report.csv {
+                eprintln!("(the flow is held in {}, which was updated)", csv.display());
+            }
+            Ok(())
+        }
+        Err(EditError::Invalid(msg)) => Err(CliError::Invalid(format!("error: {msg}"))),
+        Err(EditError::Toml(e)) => Err(CliError::Invalid(format!("error: `{}` is not valid TOML: {e}", file.display()))),
+        Err(e @ EditError::Write { .. }) => Err(CliError::Failure(e.into())),
+    }
+}

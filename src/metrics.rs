@@ -1,0 +1,524 @@
+//! Dependency and trade metrics of SPEC §5, per year, per sector and for `all`.
+//!
+//! A [`Plan`] fixes, once per model, which series exist (from the base-year structure,
+//! so the same series exist in every run) and evaluates all of them for one year's
+//! flows. Series are listed metric by metric in the order of the SPEC's table.
+
+use std::fmt;
+
+use crate::model::{Model, YearState};
+use crate::scenario::{EngineKind, Scenario};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    Flow,
+    Imports,
+    Exports,
+    SupplierHhi,
+    EffectiveSuppliers,
+    TopSupplierShare,
+    ImportShare,
+    MarketHhi,
+    EffectiveMarkets,
+    TradeHhi,
+    BlocImportShare,
+    BlocTradeShare,
+    SelfSufficiency,
+    Creation,
+    Diversion,
+    Welfare,
+    Wage,
+    RealWage,
+    PriceIndex,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 19] = [
+        Metric::Flow,
+        Metric::Imports,
+        Metric::Exports,
+        Metric::SupplierHhi,
+        Metric::EffectiveSuppliers,
+        Metric::TopSupplierShare,
+        Metric::ImportShare,
+        Metric::MarketHhi,
+        Metric::EffectiveMarkets,
+        Metric::TradeHhi,
+        Metric::BlocImportShare,
+        Metric::BlocTradeShare,
+        Metric::SelfSufficiency,
+        Metric::Creation,
+        Metric::Diversion,
+        Metric::Welfare,
+        Metric::Wage,
+        Metric::RealWage,
+        Metric::PriceIndex,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Flow => "flow",
+            Metric::Imports => "imports",
+            Metric::Exports => "exports",
+            Metric::SupplierHhi => "supplier_hhi",
+            Metric::EffectiveSuppliers => "effective_suppliers",
+            Metric::TopSupplierShare => "top_supplier_share",
+            Metric::ImportShare => "import_share",
+            Metric::MarketHhi => "market_hhi",
+            Metric::EffectiveMarkets => "effective_markets",
+            Metric::TradeHhi => "trade_hhi",
+            Metric::BlocImportShare => "bloc_import_share",
+            Metric::BlocTradeShare => "bloc_trade_share",
+            Metric::SelfSufficiency => "self_sufficiency",
+            Metric::Creation => "creation",
+            Metric::Diversion => "diversion",
+            Metric::Welfare => "welfare",
+            Metric::Wage => "wage",
+            Metric::RealWage => "real_wage",
+            Metric::PriceIndex => "price_index",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// What the metric means, for help texts and tooltips.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Metric::Flow => "value of trade from the region (exporter) to the partner (importer)",
+            Metric::Imports => "the region's imports from all foreign suppliers",
+            Metric::Exports => "the region's exports to all foreign markets",
+            Metric::SupplierHhi => "Herfindahl index of the region's import suppliers: 1 = one supplier, 1/n = n equal suppliers",
+            Metric::EffectiveSuppliers => "1 / supplier HHI: the number of equal-sized suppliers with the same concentration",
+            Metric::TopSupplierShare => "share of imports from the largest supplier (the partner column names it)",
+            Metric::ImportShare => "share of the region's imports that come from the partner",
+            Metric::MarketHhi => "Herfindahl index of the region's export markets",
+            Metric::EffectiveMarkets => "1 / market HHI: the number of equal-sized export markets",
+            Metric::TradeHhi => "Herfindahl index of the region's partners by exports + imports, all sectors",
+            Metric::BlocImportShare => "share of the region's imports that come from members of the bloc",
+            Metric::BlocTradeShare => "share of the region's exports + imports that are with the bloc, all sectors",
+            Metric::SelfSufficiency => "share of the region's own supply in its total absorption (domestic + imports)",
+            Metric::Creation => "net new imports versus the no-event world with the same demand (PE)",
+            Metric::Diversion => "imports shifted away from suppliers that lose share (PE)",
+            Metric::Welfare => "GE welfare change (1 = unchanged): real expenditure",
+            Metric::Wage => "GE change in the region's wage / output price",
+            Metric::RealWage => "GE change in the wage deflated by the consumer price index",
+            Metric::PriceIndex => "GE change in the sector's consumer price index",
+        }
+    }
+
+    /// Whether the metric is a share, HHI or index rather than a value in the scenario's unit.
+    pub fn is_value(self) -> bool {
+        matches!(self, Metric::Flow | Metric::Imports | Metric::Exports | Metric::Creation | Metric::Diversion)
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The partner column of a series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Partner {
+    None,
+    Region(usize),
+    Bloc(usize),
+    /// The top supplier, which can change from year to year.
+    Top,
+}
+
+/// One sector or the sum over sectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SectorSel {
+    One(usize),
+    All,
+}
+
+/// Identifies one time series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesKey {
+    pub metric: Metric,
+    pub region: usize,
+    pub partner: Partner,
+    pub sector: SectorSel,
+}
+
+impl SeriesKey {
+    pub fn region_id<'a>(&self, s: &'a Scenario) -> &'a str {
+        &s.regions[self.region].id
+    }
+
+    /// Partner id as written in CSV (`top` partners are resolved per year by the caller).
+    pub fn partner_id<'a>(&self, s: &'a Scenario) -> &'a str {
+        match self.partner {
+            Partner::None | Partner::Top => "",
+            Partner::Region(r) => &s.regions[r].id,
+            Partner::Bloc(b) => &s.blocs[b].id,
+        }
+    }
+
+    pub fn sector_id<'a>(&self, s: &'a Scenario) -> &'a str {
+        match self.sector {
+            SectorSel::One(k) => &s.sectors[k].id,
+            SectorSel::All => "all",
+        }
+    }
+}
+
+/// The series of a model and how to evaluate them.
+pub struct Plan {
+    pub keys: Vec<SeriesKey>,
+    regions: usize,
+    sectors: usize,
+    engine: EngineKind,
+    /// Bloc membership per region.
+    region_blocs: Vec<Vec<usize>>,
+    blocs: usize,
+    /// Structural flags, [j * sectors + s].
+    has_market: Vec<bool>,
+    has_foreign_supplier: Vec<bool>,
+    has_foreign_market: Vec<bool>,
+    has_domestic: Vec<bool>,
+    has_exports_any: Vec<bool>,
+    /// All-sector pairs with trade, [i * n + j].
+    pair_all: Vec<bool>,
+}
+
+/// Scratch space for evaluating one year; reuse across years and runs.
+#[derive(Default)]
+pub struct Scratch {
+    imports: Vec<f64>,
+    exports: Vec<f64>,
+    total: Vec<f64>,
+    domestic: Vec<f64>,
+    ssq_sup: Vec<f64>,
+    ssq_mkt: Vec<f64>,
+    top: Vec<(f64, usize)>,
+    bloc_imports: Vec<f64>,
+    all: Vec<f64>,
+    creation: Vec<f64>,
+    diversion: Vec<f64>,
+}
+
+impl Plan {
+    pub fn new(model: &Model) -> Self {
+        let s = &model.scenario;
+        let st = &model.structure;
+        let (n, ns) = (st.regions, st.sectors);
+        let mut region_blocs = vec![Vec::new(); n];
+        for (b, bloc) in s.blocs.iter().enumerate() {
+            for &r in &bloc.members {
+                region_blocs[r].push(b);
+            }
+        }
+        let mut plan = Plan {
+            keys: Vec::new(),
+            regions: n,
+            sectors: ns,
+            engine: model.engine,
+            region_blocs,
+            blocs: s.blocs.len(),
+            has_market: vec![false; n * (ns + 1)],
+            has_foreign_supplier: vec![false; n * (ns + 1)],
+            has_foreign_market: vec![false; n * (ns + 1)],
+            has_domestic: vec![false; n * (ns + 1)],
+            has_exports_any: vec![false; n * (ns + 1)],
+            pair_all: vec![false; n * n],
+        };
+        // Flags are indexed [j * (ns + 1) + s] with s = ns for `all`.
+        for e in &st.entries {
+            for k in [e.sector, ns] {
+                plan.has_market[e.to * (ns + 1) + k] = true;
+                plan.has_exports_any[e.from * (ns + 1) + k] = true;
+                if e.from == e.to {
+                    plan.has_domestic[e.to * (ns + 1) + k] = true;
+                } else {
+                    plan.has_foreign_supplier[e.to * (ns + 1) + k] = true;
+                    plan.has_foreign_market[e.from * (ns + 1) + k] = true;
+                }
+            }
+            plan.pair_all[e.from * n + e.to] = true;
+        }
+        let mut keys = Vec::new();
+        let mut scratch = Scratch::default();
+        let zeros = vec![0.0; st.entries.len()];
+        let state = YearState { year: s.base_year, t: 0, flows: &zeros, pe: None, ge: None };
+        plan.walk(model, &state, &mut scratch, &mut |key, _, _| keys.push(key));
+        plan.keys = keys;
+        plan
+    }
+
+    /// Evaluates every series for one year into `out` (NaN where a series has no value);
+    /// `top` receives the top supplier of each `top_supplier_share` series, if asked.
+    pub fn evaluate(
+        &self,
+        model: &Model,
+        state: &YearState<'_>,
+        scratch: &mut Scratch,
+        out: &mut [f64],
+        mut top: Option<&mut [Option<usize>]>,
+    ) {
+        let mut i = 0;
+        self.walk(model, state, scratch, &mut |_, v, partner| {
+            out[i] = v;
+            if let Some(t) = top.as_deref_mut() {
+                t[i] = partner;
+            }
+            i += 1;
+        });
+        debug_assert_eq!(i, self.keys.len());
+    }
+
+    fn sels(&self) -> impl Iterator<Item = (usize, SectorSel)> + use<> {
+        let ns = self.sectors;
+        (0..=ns).map(move |k| (k, if k == ns { SectorSel::All } else { SectorSel::One(k) }))
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn walk(
+        &self,
+        model: &Model,
+        state: &YearState<'_>,
+        sc: &mut Scratch,
+        emit: &mut dyn FnMut(SeriesKey, f64, Option<usize>),
+    ) {
+        let st = &model.structure;
+        let (n, ns) = (self.regions, self.sectors);
+        let w = ns + 1;
+        let x = state.flows;
+        let cells = n * w;
+        for v in [&mut sc.imports, &mut sc.exports, &mut sc.total, &mut sc.domestic, &mut sc.ssq_sup, &mut sc.ssq_mkt] {
+            v.clear();
+            v.resize(cells, 0.0);
+        }
+        sc.top.clear();
+        sc.top.resize(cells, (f64::NEG_INFINITY, usize::MAX));
+        sc.bloc_imports.clear();
+        sc.bloc_imports.resize(self.blocs * cells, 0.0);
+        sc.all.clear();
+        sc.all.resize(n * n, 0.0);
+        for (e, entry) in st.entries.iter().enumerate() {
+            let v = x[e];
+            let (i, j, k) = (entry.from, entry.to, entry.sector);
+            sc.all[i * n + j] += v;
+            sc.total[j * w + k] += v;
+            if i == j {
+                sc.domestic[j * w + k] += v;
+            } else {
+                sc.imports[j * w + k] += v;
+                sc.exports[i * w + k] += v;
+                sc.ssq_sup[j * w + k] += v * v;
+                sc.ssq_mkt[i * w + k] += v * v;
+                if v > sc.top[j * w + k].0 {
+                    sc.top[j * w + k] = (v, i);
+                }
+                for &b in &self.region_blocs[i] {
+                    sc.bloc_imports[(b * n + j) * w + k] += v;
+                    sc.bloc_imports[(b * n + j) * w + ns] += v;
+                }
+            }
+        }
+        // All-sector aggregates from the pair matrix.
+        for i in 0..n {
+            for j in 0..n {
+                let v = sc.all[i * n + j];
+                sc.total[j * w + ns] += v;
+                if i == j {
+                    sc.domestic[j * w + ns] += v;
+                } else if self.pair_all[i * n + j] {
+                    sc.imports[j * w + ns] += v;
+                    sc.exports[i * w + ns] += v;
+                    sc.ssq_sup[j * w + ns] += v * v;
+                    sc.ssq_mkt[i * w + ns] += v * v;
+                    if v > sc.top[j * w + ns].0 {
+                        sc.top[j * w + ns] = (v, i);
+                    }
+                }
+            }
+        }
+        let key = |metric, region, partner, sector| SeriesKey { metric, region, partner, sector };
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+
+        // flow
+        for (k, sel) in self.sels() {
+            if let SectorSel::One(_) = sel {
+                for (e, entry) in st.entries.iter().enumerate().filter(|(_, en)| en.sector == k) {
+                    emit(key(Metric::Flow, entry.from, Partner::Region(entry.to), sel), x[e], None);
+                }
+            } else {
+                for i in 0..n {
+                    for j in 0..n {
+                        if self.pair_all[i * n + j] {
+                            emit(key(Metric::Flow, i, Partner::Region(j), sel), sc.all[i * n + j], None);
+                        }
+                    }
+                }
+            }
+        }
+        for j in 0..n {
+            for (k, sel) in self.sels() {
+                if self.has_market[j * w + k] {
+                    emit(key(Metric::Imports, j, Partner::None, sel), sc.imports[j * w + k], None);
+                }
+            }
+        }
+        for i in 0..n {
+            for (k, sel) in self.sels() {
+                if self.has_exports_any[i * w + k] {
+                    emit(key(Metric::Exports, i, Partner::None, sel), sc.exports[i * w + k], None);
+                }
+            }
+        }
+        let hhi = |ssq: f64, total: f64| if total > 0.0 { ssq / (total * total) } else { f64::NAN };
+        for j in 0..n {
+            for (k, sel) in self.sels() {
+                if self.has_foreign_supplier[j * w + k] {
+                    emit(key(Metric::SupplierHhi, j, Partner::None, sel), hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]), None);
+                }
+            }
+        }
+        for j in 0..n {
+            for (k, sel) in self.sels() {
+                if self.has_foreign_supplier[j * w + k] {
+                    let h = hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]);
+                    emit(key(Metric::EffectiveSuppliers, j, Partner::None, sel), 1.0 / h, None);
+                }
+            }
+        }
+        for j in 0..n {
+            for (k, sel) in self.sels() {
+                if self.has_foreign_supplier[j * w + k] {
+                    let (v, who) = sc.top[j * w + k];
+                    let m = sc.imports[j * w + k];
+                    let share = ratio(v, m);
+                    emit(key(Metric::TopSupplierShare, j, Partner::Top, sel), share, (m > 0.0).then_some(who));
+                }
+            }
+        }
+        // import_share, per foreign entry and per all-sector pair.
+        for (k, sel) in self.sels() {
+            if let SectorSel::One(_) = sel {
+                for (e, entry) in st.entries.iter().enumerate().filter(|(_, en)| en.sector == k && en.from != en.to) {
+                    let m = sc.imports[entry.to * w + k];
+                    emit(key(Metric::ImportShare, entry.to, Partner::Region(entry.from), sel), ratio(x[e], m), None);
+                }
+            } else {
+                for j in 0..n {
+                    for i in (0..n).filter(|&i| i != j && self.pair_all[i * n + j]) {
+                        let m = sc.imports[j * w + ns];
+                        emit(key(Metric::ImportShare, j, Partner::Region(i), sel), ratio(sc.all[i * n + j], m), None);
+                    }
+                }
+            }
+        }
+        for i in 0..n {
+            for (k, sel) in self.sels() {
+                if self.has_foreign_market[i * w + k] {
+                    emit(key(Metric::MarketHhi, i, Partner::None, sel), hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]), None);
+                }
+            }
+        }
+        for i in 0..n {
+            for (k, sel) in self.sels() {
+                if self.has_foreign_market[i * w + k] {
+                    let h = hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]);
+                    emit(key(Metric::EffectiveMarkets, i, Partner::None, sel), 1.0 / h, None);
+                }
+            }
+        }
+        // trade_hhi and bloc_trade_share: partners by exports + imports, all sectors.
+        let partner_trade = |r: usize, p: usize| sc.all[r * n + p] + sc.all[p * n + r];
+        let has_partner = |r: usize| (0..n).any(|p| p != r && (self.pair_all[r * n + p] || self.pair_all[p * n + r]));
+        for r in 0..n {
+            if has_partner(r) {
+                let total: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p)).sum();
+                let ssq: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p).powi(2)).sum();
+                emit(key(Metric::TradeHhi, r, Partner::None, SectorSel::All), hhi(ssq, total), None);
+            }
+        }
+        for j in 0..n {
+            for b in 0..self.blocs {
+                for (k, sel) in self.sels() {
+                    if self.has_foreign_supplier[j * w + k] {
+                        let v = sc.bloc_imports[(b * n + j) * w + k];
+                        emit(key(Metric::BlocImportShare, j, Partner::Bloc(b), sel), ratio(v, sc.imports[j * w + k]), None);
+                    }
+                }
+            }
+        }
+        for r in 0..n {
+            if !has_partner(r) {
+                continue;
+            }
+            let total: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p)).sum();
+            for (b, members) in model.scenario.blocs.iter().enumerate() {
+                let with: f64 = members.members.iter().filter(|&&p| p != r).map(|&p| partner_trade(r, p)).sum();
+                emit(key(Metric::BlocTradeShare, r, Partner::Bloc(b), SectorSel::All), ratio(with, total), None);
+            }
+        }
+        for j in 0..n {
+            for (k, sel) in self.sels() {
+                if self.has_domestic[j * w + k] {
+                    emit(
+                        key(Metric::SelfSufficiency, j, Partner::None, sel),
+                        ratio(sc.domestic[j * w + k], sc.total[j * w + k]),
+                        None,
+                    );
+                }
+            }
+        }
+        if self.engine == EngineKind::Pe {
+            sc.creation.clear();
+            sc.creation.resize(cells, 0.0);
+            sc.diversion.clear();
+            sc.diversion.resize(cells, 0.0);
+            if let Some(pe) = &state.pe {
+                for (m, market) in st.markets.iter().enumerate() {
+                    for k in [market.sector, ns] {
+                        sc.creation[market.importer * w + k] += pe.creation[m];
+                        sc.diversion[market.importer * w + k] += pe.diversion[m];
+                    }
+                }
+            }
+            for (metric, values) in [(Metric::Creation, &sc.creation), (Metric::Diversion, &sc.diversion)] {
+                for j in 0..n {
+                    for (k, sel) in self.sels() {
+                        if self.has_foreign_supplier[j * w + k] {
+                            emit(key(metric, j, Partner::None, sel), values[j * w + k], None);
+                        }
+                    }
+                }
+            }
+        }
+        if self.engine == EngineKind::Ge {
+            let ge = state.ge;
+            let pick = |v: Option<&Vec<f64>>, idx: usize| v.map_or(1.0, |v| v[idx]);
+            for (metric, field) in [(Metric::Welfare, 0), (Metric::Wage, 1), (Metric::RealWage, 2)] {
+                for j in 0..n {
+                    if self.has_market[j * w + ns] {
+                        let v = match field {
+                            0 => pick(ge.map(|g| &g.welfare), j),
+                            1 => pick(ge.map(|g| &g.wage), j),
+                            _ => pick(ge.map(|g| &g.real_wage), j),
+                        };
+                        emit(key(metric, j, Partner::None, SectorSel::All), v, None);
+                    }
+                }
+            }
+            for j in 0..n {
+                for k in 0..ns {
+                    if self.has_market[j * w + k] {
+                        emit(
+                            key(Metric::PriceIndex, j, Partner::None, SectorSel::One(k)),
+                            pick(ge.map(|g| &g.price_index), j * ns + k),
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

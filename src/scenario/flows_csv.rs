@@ -21,6 +21,7 @@ const MAX_CELL_ERRORS: usize = 50;
 #[allow(clippy::too_many_arguments, clippy::too_many_lines)]
 pub(crate) fn read(
     path: &Path,
+    files: &dyn super::load::FileSource,
     referenced_at: &Location,
     budget: usize,
     sources: &mut SourceMap,
@@ -29,7 +30,7 @@ pub(crate) fn read(
     region_ids: &[String],
     sector_ids: &[String],
 ) -> Vec<Flow> {
-    let Some((file, text)) = read_text(path, sources, diags, Some(referenced_at)) else { return Vec::new() };
+    let Some((file, text)) = read_text(path, files, sources, diags, Some(referenced_at)) else { return Vec::new() };
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes());
     let header_loc = Location::new(file, 0..text.find('\n').unwrap_or(text.len()));
     let headers = match reader.headers() {

@@ -95,58 +95,78 @@ impl Loaded {
     }
 }
 
+/// Where scenario files are read from: the disk, or the scenarios bundled in the binary.
+pub trait FileSource: Sync {
+    /// The file's size in bytes, or why it cannot be read.
+    fn size(&self, path: &Path) -> std::io::Result<u64>;
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+}
+
+/// Files on disk.
+pub struct Disk;
+
+impl FileSource for Disk {
+    fn size(&self, path: &Path) -> std::io::Result<u64> {
+        let m = std::fs::metadata(path)?;
+        if m.is_dir() {
+            return Err(std::io::Error::other("it is a folder, not a file"));
+        }
+        Ok(m.len())
+    }
+
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+}
+
 /// Loads and validates a scenario file, following `extends`.
 pub fn load(path: &Path) -> Loaded {
-    let mut cx = Context::default();
-    let merged = cx.read_chain(path, None, &mut Vec::new(), None);
-    finish(cx, merged, path)
+    load_from(path, None, &Disk)
 }
 
 /// Loads a scenario from text (the app's unsaved edits, tests). `path` names it in
 /// messages and anchors relative paths (`extends`, `[data]`).
 pub fn load_str(path: &Path, text: &str) -> Loaded {
-    let mut cx = Context::default();
-    let merged = cx.read_chain(path, Some(text.to_string()), &mut Vec::new(), None);
-    finish(cx, merged, path)
+    load_from(path, Some(text), &Disk)
 }
 
-fn finish(mut cx: Context, merged: Option<Merged>, path: &Path) -> Loaded {
+/// Loads from any [`FileSource`]; `text`, if given, replaces the contents of `path` itself.
+pub fn load_from(path: &Path, text: Option<&str>, files: &dyn FileSource) -> Loaded {
+    let mut cx = Context { sources: SourceMap::default(), diags: Diagnostics::default(), files };
+    let merged = cx.read_chain(path, text.map(str::to_string), &mut Vec::new(), None);
     let scenario = merged.and_then(|m| {
         if cx.diags.has_errors() {
             return None;
         }
-        validate::validate(&m, path, &mut cx.sources, &mut cx.diags)
+        validate::validate(&m, path, &mut cx.sources, &mut cx.diags, files)
     });
     cx.diags.sort();
     Loaded { scenario, diagnostics: cx.diags, sources: cx.sources }
 }
 
-#[derive(Default)]
-struct Context {
+struct Context<'f> {
     sources: SourceMap,
     diags: Diagnostics,
+    files: &'f dyn FileSource,
 }
 
 /// Reads a file into text with the size limit and a clear message for unreadable,
 /// binary or non-UTF-8 content.
 pub(crate) fn read_text(
     path: &Path,
+    files: &dyn FileSource,
     sources: &mut SourceMap,
     diags: &mut Diagnostics,
     referenced_at: Option<&Location>,
 ) -> Option<(FileId, String)> {
     let what = |e: &dyn std::fmt::Display| format!("cannot read `{}`: {e}", path.display());
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => {
-            diags.push(Diagnostic::error(format!("`{}` is a folder, not a file", path.display())).at_opt(referenced_at.cloned()));
-            return None;
-        }
-        Ok(m) if m.len() > limits::MAX_FILE_BYTES => {
+    match files.size(path) {
+        Ok(len) if len > limits::MAX_FILE_BYTES => {
             diags.push(
                 Diagnostic::error(format!(
                     "`{}` is {} bytes, over the limit of {} bytes for one file",
                     path.display(),
-                    m.len(),
+                    len,
                     limits::MAX_FILE_BYTES
                 ))
                 .at_opt(referenced_at.cloned()),
@@ -159,7 +179,7 @@ pub(crate) fn read_text(
             return None;
         }
     }
-    let bytes = match std::fs::read(path) {
+    let bytes = match files.read(path) {
         Ok(b) => b,
         Err(e) => {
             diags.push(Diagnostic::error(what(&e)).at_opt(referenced_at.cloned()));
@@ -187,7 +207,7 @@ pub(crate) fn read_text(
     }
 }
 
-impl Context {
+impl Context<'_> {
     /// Reads `path` and its ancestors, returning the merged documents.
     fn read_chain(
         &mut self,
@@ -196,7 +216,7 @@ impl Context {
         chain: &mut Vec<PathBuf>,
         referenced_at: Option<&Location>,
     ) -> Option<Merged> {
-        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| normalize(path));
         if chain.contains(&canonical) {
             let mut names: Vec<String> = chain.iter().map(|p| display_name(p)).collect();
             names.push(display_name(&canonical));
@@ -217,7 +237,7 @@ impl Context {
         }
         let (file, text) = match text {
             Some(t) => (self.sources.add(path.to_path_buf(), t.clone()), t),
-            None => read_text(path, &mut self.sources, &mut self.diags, referenced_at)?,
+            None => read_text(path, self.files, &mut self.sources, &mut self.diags, referenced_at)?,
         };
         if text.trim().is_empty() {
             self.diags.push(
@@ -441,4 +461,19 @@ fn merge_by_key(list: &mut Vec<Table>, t: &Table, matches: impl Fn(&Table) -> bo
         Some(existing) => *existing = t.clone(),
         None => list.push(t.clone()),
     }
+}
+
+/// `a/b/../c` → `a/c`, for paths that are not on disk (bundled scenarios).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }

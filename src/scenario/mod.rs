@@ -1,6 +1,7 @@
 //! Scenario files: parsing with spans, `extends` merging, validation into a [`Scenario`],
 //! parameter paths, and format-preserving edits. SPEC §1.
 
+pub mod bundled;
 pub mod diagnostic;
 pub mod document;
 pub mod edit;
@@ -13,7 +14,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use load::{LIMIT_EXTENDS_DEPTH, Loaded, load, load_str};
+pub use load::{Disk, FileSource, LIMIT_EXTENDS_DEPTH, Loaded, load, load_from, load_str};
 pub use source::{FileId, Location, SourceMap};
 
 pub use crate::model::ge::Deficits;

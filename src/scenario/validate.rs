@@ -272,7 +272,13 @@ fn entries<'a>(m: &'a Merged, kind: &str) -> &'a [Table] {
 
 /// Validates the merged documents; `None` when there were errors.
 #[allow(clippy::too_many_lines)]
-pub(crate) fn validate(m: &Merged, path: &Path, sources: &mut SourceMap, diags: &mut Diagnostics) -> Option<Scenario> {
+pub(crate) fn validate(
+    m: &Merged,
+    path: &Path,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+    files: &dyn super::load::FileSource,
+) -> Option<Scenario> {
     let errors_before = diags.error_count();
     let mut f = Fields { diags };
 
@@ -549,7 +555,7 @@ pub(crate) fn validate(m: &Merged, path: &Path, sources: &mut SourceMap, diags: 
                 let budget = limits::MAX_FLOWS - inline_flows.len();
                 let regions_idx = &resolver.regions.index;
                 let sectors_idx = &resolver.sectors.index;
-                let rows = flows_csv::read(&csv_path, &node.loc, budget, sources, f.diags, |kind, id| match kind {
+                let rows = flows_csv::read(&csv_path, files, &node.loc, budget, sources, f.diags, |kind, id| match kind {
                     flows_csv::IdKind::Region => regions_idx.get(id).copied(),
                     flows_csv::IdKind::Sector => sectors_idx.get(id).copied(),
                 }, &resolver.regions.names, &resolver.sectors.names);

@@ -185,6 +185,69 @@ pub struct Plan {
     has_exports_any: Vec<bool>,
     /// All-sector pairs with trade, [i * n + j].
     pair_all: Vec<bool>,
+    /// The range of `keys` each metric occupies (keys are grouped by metric).
+    blocks: Vec<std::ops::Range<usize>>,
+}
+
+/// A set of metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetricMask(pub u32);
+
+impl MetricMask {
+    pub const ALL: MetricMask = MetricMask(u32::MAX);
+
+    pub fn contains(self, m: Metric) -> bool {
+        self.0 & (1 << m as u32) != 0
+    }
+}
+
+/// Receives the series of one year from [`Plan::walk`].
+trait Emit {
+    /// Whether the metric's block is wanted; if not, the walker skips it.
+    fn wants(&mut self, metric: Metric) -> bool;
+    fn emit(&mut self, key: SeriesKey, value: f64, top: Option<usize>);
+}
+
+struct CollectKeys<'a>(&'a mut Vec<SeriesKey>);
+
+impl Emit for CollectKeys<'_> {
+    fn wants(&mut self, _: Metric) -> bool {
+        true
+    }
+
+    fn emit(&mut self, key: SeriesKey, _: f64, _: Option<usize>) {
+        self.0.push(key);
+    }
+}
+
+struct WriteValues<'a, 'b> {
+    out: &'a mut [f64],
+    top: Option<&'b mut [Option<usize>]>,
+    cursor: usize,
+    mask: MetricMask,
+    blocks: &'a [std::ops::Range<usize>],
+}
+
+impl Emit for WriteValues<'_, '_> {
+    fn wants(&mut self, metric: Metric) -> bool {
+        let block = &self.blocks[metric as usize];
+        if self.mask.contains(metric) {
+            self.cursor = block.start;
+            true
+        } else {
+            self.cursor = block.end;
+            false
+        }
+    }
+
+    #[inline]
+    fn emit(&mut self, _: SeriesKey, value: f64, top: Option<usize>) {
+        self.out[self.cursor] = value;
+        if let Some(t) = self.top.as_deref_mut() {
+            t[self.cursor] = top;
+        }
+        self.cursor += 1;
+    }
 }
 
 /// Scratch space for evaluating one year; reuse across years and runs.
@@ -227,6 +290,7 @@ impl Plan {
             has_domestic: vec![false; n * (ns + 1)],
             has_exports_any: vec![false; n * (ns + 1)],
             pair_all: vec![false; n * n],
+            blocks: vec![0..0; Metric::ALL.len()],
         };
         // Flags are indexed [j * (ns + 1) + s] with s = ns for `all`.
         for e in &st.entries {
@@ -246,7 +310,21 @@ impl Plan {
         let mut scratch = Scratch::default();
         let zeros = vec![0.0; st.entries.len()];
         let state = YearState { year: s.base_year, t: 0, flows: &zeros, pe: None, ge: None };
-        plan.walk(model, &state, &mut scratch, &mut |key, _, _| keys.push(key));
+        plan.walk(model, &state, &mut scratch, &mut CollectKeys(&mut keys));
+        for (i, k) in keys.iter().enumerate() {
+            let b = &mut plan.blocks[k.metric as usize];
+            if b.start == b.end {
+                *b = i..i + 1;
+            } else {
+                b.end = i + 1;
+            }
+        }
+        for m in 1..plan.blocks.len() {
+            if plan.blocks[m].start == plan.blocks[m].end {
+                let at = plan.blocks[..m].iter().map(|b| b.end).max().unwrap_or(0);
+                plan.blocks[m] = at..at;
+            }
+        }
         plan.keys = keys;
         plan
     }
@@ -259,17 +337,29 @@ impl Plan {
         state: &YearState<'_>,
         scratch: &mut Scratch,
         out: &mut [f64],
-        mut top: Option<&mut [Option<usize>]>,
+        top: Option<&mut [Option<usize>]>,
     ) {
-        let mut i = 0;
-        self.walk(model, state, scratch, &mut |_, v, partner| {
-            out[i] = v;
-            if let Some(t) = top.as_deref_mut() {
-                t[i] = partner;
-            }
-            i += 1;
-        });
-        debug_assert_eq!(i, self.keys.len());
+        self.evaluate_metrics(model, state, scratch, out, top, MetricMask::ALL);
+    }
+
+    /// Like [`Plan::evaluate`], computing only the metrics in `mask`; the other series'
+    /// slots in `out` are left as they were.
+    pub fn evaluate_metrics(
+        &self,
+        model: &Model,
+        state: &YearState<'_>,
+        scratch: &mut Scratch,
+        out: &mut [f64],
+        top: Option<&mut [Option<usize>]>,
+        mask: MetricMask,
+    ) {
+        let mut writer = WriteValues { out, top, cursor: 0, mask, blocks: &self.blocks };
+        self.walk(model, state, scratch, &mut writer);
+    }
+
+    /// The metrics of the given series, as a mask for [`Plan::evaluate_metrics`].
+    pub fn mask_of(&self, series: &[usize]) -> MetricMask {
+        MetricMask(series.iter().fold(0, |m, &i| m | (1 << self.keys[i].metric as u32)))
     }
 
     fn sels(&self) -> impl Iterator<Item = (usize, SectorSel)> + use<> {
@@ -278,13 +368,7 @@ impl Plan {
     }
 
     #[allow(clippy::too_many_lines)]
-    fn walk(
-        &self,
-        model: &Model,
-        state: &YearState<'_>,
-        sc: &mut Scratch,
-        emit: &mut dyn FnMut(SeriesKey, f64, Option<usize>),
-    ) {
+    fn walk<E: Emit>(&self, model: &Model, state: &YearState<'_>, sc: &mut Scratch, emit: &mut E) {
         let st = &model.structure;
         let (n, ns) = (self.regions, self.sectors);
         let w = ns + 1;
@@ -343,130 +427,168 @@ impl Plan {
         let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
 
         // flow
-        for (k, sel) in self.sels() {
-            if let SectorSel::One(_) = sel {
-                for (e, entry) in st.entries.iter().enumerate().filter(|(_, en)| en.sector == k) {
-                    emit(key(Metric::Flow, entry.from, Partner::Region(entry.to), sel), x[e], None);
-                }
-            } else {
-                for i in 0..n {
-                    for j in 0..n {
-                        if self.pair_all[i * n + j] {
-                            emit(key(Metric::Flow, i, Partner::Region(j), sel), sc.all[i * n + j], None);
+        if emit.wants(Metric::Flow) {
+            for (k, sel) in self.sels() {
+                if let SectorSel::One(_) = sel {
+                    for (e, entry) in st.entries.iter().enumerate().filter(|(_, en)| en.sector == k) {
+                        emit.emit(key(Metric::Flow, entry.from, Partner::Region(entry.to), sel), x[e], None);
+                    }
+                } else {
+                    for i in 0..n {
+                        for j in 0..n {
+                            if self.pair_all[i * n + j] {
+                                emit.emit(key(Metric::Flow, i, Partner::Region(j), sel), sc.all[i * n + j], None);
+                            }
                         }
                     }
                 }
             }
         }
-        for j in 0..n {
-            for (k, sel) in self.sels() {
-                if self.has_market[j * w + k] {
-                    emit(key(Metric::Imports, j, Partner::None, sel), sc.imports[j * w + k], None);
-                }
-            }
-        }
-        for i in 0..n {
-            for (k, sel) in self.sels() {
-                if self.has_exports_any[i * w + k] {
-                    emit(key(Metric::Exports, i, Partner::None, sel), sc.exports[i * w + k], None);
-                }
-            }
-        }
-        let hhi = |ssq: f64, total: f64| if total > 0.0 { ssq / (total * total) } else { f64::NAN };
-        for j in 0..n {
-            for (k, sel) in self.sels() {
-                if self.has_foreign_supplier[j * w + k] {
-                    emit(key(Metric::SupplierHhi, j, Partner::None, sel), hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]), None);
-                }
-            }
-        }
-        for j in 0..n {
-            for (k, sel) in self.sels() {
-                if self.has_foreign_supplier[j * w + k] {
-                    let h = hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]);
-                    emit(key(Metric::EffectiveSuppliers, j, Partner::None, sel), 1.0 / h, None);
-                }
-            }
-        }
-        for j in 0..n {
-            for (k, sel) in self.sels() {
-                if self.has_foreign_supplier[j * w + k] {
-                    let (v, who) = sc.top[j * w + k];
-                    let m = sc.imports[j * w + k];
-                    let share = ratio(v, m);
-                    emit(key(Metric::TopSupplierShare, j, Partner::Top, sel), share, (m > 0.0).then_some(who));
-                }
-            }
-        }
-        // import_share, per foreign entry and per all-sector pair.
-        for (k, sel) in self.sels() {
-            if let SectorSel::One(_) = sel {
-                for (e, entry) in st.entries.iter().enumerate().filter(|(_, en)| en.sector == k && en.from != en.to) {
-                    let m = sc.imports[entry.to * w + k];
-                    emit(key(Metric::ImportShare, entry.to, Partner::Region(entry.from), sel), ratio(x[e], m), None);
-                }
-            } else {
-                for j in 0..n {
-                    for i in (0..n).filter(|&i| i != j && self.pair_all[i * n + j]) {
-                        let m = sc.imports[j * w + ns];
-                        emit(key(Metric::ImportShare, j, Partner::Region(i), sel), ratio(sc.all[i * n + j], m), None);
+
+        if emit.wants(Metric::Imports) {
+            for j in 0..n {
+                for (k, sel) in self.sels() {
+                    if self.has_market[j * w + k] {
+                        emit.emit(key(Metric::Imports, j, Partner::None, sel), sc.imports[j * w + k], None);
                     }
                 }
             }
         }
-        for i in 0..n {
-            for (k, sel) in self.sels() {
-                if self.has_foreign_market[i * w + k] {
-                    emit(key(Metric::MarketHhi, i, Partner::None, sel), hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]), None);
+
+        if emit.wants(Metric::Exports) {
+            for i in 0..n {
+                for (k, sel) in self.sels() {
+                    if self.has_exports_any[i * w + k] {
+                        emit.emit(key(Metric::Exports, i, Partner::None, sel), sc.exports[i * w + k], None);
+                    }
                 }
             }
         }
-        for i in 0..n {
-            for (k, sel) in self.sels() {
-                if self.has_foreign_market[i * w + k] {
-                    let h = hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]);
-                    emit(key(Metric::EffectiveMarkets, i, Partner::None, sel), 1.0 / h, None);
+
+        let hhi = |ssq: f64, total: f64| if total > 0.0 { ssq / (total * total) } else { f64::NAN };
+        if emit.wants(Metric::SupplierHhi) {
+            for j in 0..n {
+                for (k, sel) in self.sels() {
+                    if self.has_foreign_supplier[j * w + k] {
+                        emit.emit(key(Metric::SupplierHhi, j, Partner::None, sel), hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]), None);
+                    }
                 }
             }
         }
+
+        if emit.wants(Metric::EffectiveSuppliers) {
+            for j in 0..n {
+                for (k, sel) in self.sels() {
+                    if self.has_foreign_supplier[j * w + k] {
+                        let h = hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]);
+                        emit.emit(key(Metric::EffectiveSuppliers, j, Partner::None, sel), 1.0 / h, None);
+                    }
+                }
+            }
+        }
+
+        if emit.wants(Metric::TopSupplierShare) {
+            for j in 0..n {
+                for (k, sel) in self.sels() {
+                    if self.has_foreign_supplier[j * w + k] {
+                        let (v, who) = sc.top[j * w + k];
+                        let m = sc.imports[j * w + k];
+                        let share = ratio(v, m);
+                        emit.emit(key(Metric::TopSupplierShare, j, Partner::Top, sel), share, (m > 0.0).then_some(who));
+                    }
+                }
+            }
+        }
+
+        // import_share, per foreign entry and per all-sector pair.
+        if emit.wants(Metric::ImportShare) {
+            for (k, sel) in self.sels() {
+                if let SectorSel::One(_) = sel {
+                    for (e, entry) in st.entries.iter().enumerate().filter(|(_, en)| en.sector == k && en.from != en.to) {
+                        let m = sc.imports[entry.to * w + k];
+                        emit.emit(key(Metric::ImportShare, entry.to, Partner::Region(entry.from), sel), ratio(x[e], m), None);
+                    }
+                } else {
+                    for j in 0..n {
+                        for i in (0..n).filter(|&i| i != j && self.pair_all[i * n + j]) {
+                            let m = sc.imports[j * w + ns];
+                            emit.emit(key(Metric::ImportShare, j, Partner::Region(i), sel), ratio(sc.all[i * n + j], m), None);
+                        }
+                    }
+                }
+            }
+        }
+
+        if emit.wants(Metric::MarketHhi) {
+            for i in 0..n {
+                for (k, sel) in self.sels() {
+                    if self.has_foreign_market[i * w + k] {
+                        emit.emit(key(Metric::MarketHhi, i, Partner::None, sel), hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]), None);
+                    }
+                }
+            }
+        }
+
+        if emit.wants(Metric::EffectiveMarkets) {
+            for i in 0..n {
+                for (k, sel) in self.sels() {
+                    if self.has_foreign_market[i * w + k] {
+                        let h = hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]);
+                        emit.emit(key(Metric::EffectiveMarkets, i, Partner::None, sel), 1.0 / h, None);
+                    }
+                }
+            }
+        }
+
         // trade_hhi and bloc_trade_share: partners by exports + imports, all sectors.
         let partner_trade = |r: usize, p: usize| sc.all[r * n + p] + sc.all[p * n + r];
         let has_partner = |r: usize| (0..n).any(|p| p != r && (self.pair_all[r * n + p] || self.pair_all[p * n + r]));
-        for r in 0..n {
-            if has_partner(r) {
-                let total: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p)).sum();
-                let ssq: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p).powi(2)).sum();
-                emit(key(Metric::TradeHhi, r, Partner::None, SectorSel::All), hhi(ssq, total), None);
+        if emit.wants(Metric::TradeHhi) {
+            for r in 0..n {
+                if has_partner(r) {
+                    let total: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p)).sum();
+                    let ssq: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p).powi(2)).sum();
+                    emit.emit(key(Metric::TradeHhi, r, Partner::None, SectorSel::All), hhi(ssq, total), None);
+                }
             }
         }
-        for j in 0..n {
-            for b in 0..self.blocs {
-                for (k, sel) in self.sels() {
-                    if self.has_foreign_supplier[j * w + k] {
-                        let v = sc.bloc_imports[(b * n + j) * w + k];
-                        emit(key(Metric::BlocImportShare, j, Partner::Bloc(b), sel), ratio(v, sc.imports[j * w + k]), None);
+
+        if emit.wants(Metric::BlocImportShare) {
+            for j in 0..n {
+                for b in 0..self.blocs {
+                    for (k, sel) in self.sels() {
+                        if self.has_foreign_supplier[j * w + k] {
+                            let v = sc.bloc_imports[(b * n + j) * w + k];
+                            emit.emit(key(Metric::BlocImportShare, j, Partner::Bloc(b), sel), ratio(v, sc.imports[j * w + k]), None);
+                        }
                     }
                 }
             }
         }
-        for r in 0..n {
-            if !has_partner(r) {
-                continue;
-            }
-            let total: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p)).sum();
-            for (b, members) in model.scenario.blocs.iter().enumerate() {
-                let with: f64 = members.members.iter().filter(|&&p| p != r).map(|&p| partner_trade(r, p)).sum();
-                emit(key(Metric::BlocTradeShare, r, Partner::Bloc(b), SectorSel::All), ratio(with, total), None);
+
+        if emit.wants(Metric::BlocTradeShare) {
+            for r in 0..n {
+                if !has_partner(r) {
+                    continue;
+                }
+                let total: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p)).sum();
+                for (b, members) in model.scenario.blocs.iter().enumerate() {
+                    let with: f64 = members.members.iter().filter(|&&p| p != r).map(|&p| partner_trade(r, p)).sum();
+                    emit.emit(key(Metric::BlocTradeShare, r, Partner::Bloc(b), SectorSel::All), ratio(with, total), None);
+                }
             }
         }
-        for j in 0..n {
-            for (k, sel) in self.sels() {
-                if self.has_domestic[j * w + k] {
-                    emit(
-                        key(Metric::SelfSufficiency, j, Partner::None, sel),
-                        ratio(sc.domestic[j * w + k], sc.total[j * w + k]),
-                        None,
-                    );
+
+        if emit.wants(Metric::SelfSufficiency) {
+            for j in 0..n {
+                for (k, sel) in self.sels() {
+                    if self.has_domestic[j * w + k] {
+                        emit.emit(
+                            key(Metric::SelfSufficiency, j, Partner::None, sel),
+                            ratio(sc.domestic[j * w + k], sc.total[j * w + k]),
+                            None,
+                        );
+                    }
                 }
             }
         }
@@ -484,10 +606,13 @@ impl Plan {
                 }
             }
             for (metric, values) in [(Metric::Creation, &sc.creation), (Metric::Diversion, &sc.diversion)] {
+                if !emit.wants(metric) {
+                    continue;
+                }
                 for j in 0..n {
                     for (k, sel) in self.sels() {
                         if self.has_foreign_supplier[j * w + k] {
-                            emit(key(metric, j, Partner::None, sel), values[j * w + k], None);
+                            emit.emit(key(metric, j, Partner::None, sel), values[j * w + k], None);
                         }
                     }
                 }
@@ -497,6 +622,9 @@ impl Plan {
             let ge = state.ge;
             let pick = |v: Option<&Vec<f64>>, idx: usize| v.map_or(1.0, |v| v[idx]);
             for (metric, field) in [(Metric::Welfare, 0), (Metric::Wage, 1), (Metric::RealWage, 2)] {
+                if !emit.wants(metric) {
+                    continue;
+                }
                 for j in 0..n {
                     if self.has_market[j * w + ns] {
                         let v = match field {
@@ -504,14 +632,15 @@ impl Plan {
                             1 => pick(ge.map(|g| &g.wage), j),
                             _ => pick(ge.map(|g| &g.real_wage), j),
                         };
-                        emit(key(metric, j, Partner::None, SectorSel::All), v, None);
+                        emit.emit(key(metric, j, Partner::None, SectorSel::All), v, None);
                     }
                 }
             }
-            for j in 0..n {
+            let want_price = emit.wants(Metric::PriceIndex);
+            for j in (0..n).filter(|_| want_price) {
                 for k in 0..ns {
                     if self.has_market[j * w + k] {
-                        emit(
+                        emit.emit(
                             key(Metric::PriceIndex, j, Partner::None, SectorSel::One(k)),
                             pick(ge.map(|g| &g.price_index), j * ns + k),
                             None,

@@ -1,0 +1,83 @@
+//! Performance of the core on the flagship scenario. Run with `cargo bench --bench perf`.
+//! Prints the median of repeated timings; targets are in the issue tracker and README.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use corridor::ensemble::{self, Options, Silent};
+use corridor::metrics::{Plan, Scratch};
+use corridor::model::{Draw, Model};
+use corridor::scenario::load;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time<T>(reps: usize, mut f: impl FnMut() -> T) -> Duration {
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        std::hint::black_box(f());
+        times.push(t.elapsed());
+    }
+    median(times)
+}
+
+fn main() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pak-rus-mous-2024.toml");
+    let filter = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    let want = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
+    let scenario = load(&path).into_result().map(|(s, _, _)| s).unwrap_or_else(|_| panic!("flagship must load"));
+    let model = Model::new(&scenario, scenario.engine).expect("model");
+    let plan = Plan::new(&model);
+    println!(
+        "flagship: {} regions, {} sectors, {} entries, {} events, {} series × {} years",
+        scenario.regions.len(),
+        scenario.sectors.len(),
+        model.structure.entries.len(),
+        model.events.list.len(),
+        plan.keys.len(),
+        scenario.year_count()
+    );
+    if want("load") {
+        println!("load + validate flagship:            {:?}", time(50, || load(&path)));
+    }
+    if want("path") {
+        let d = time(200, || ensemble::as_written_path(&model, &plan).expect("path"));
+        println!("as-written path, all series:         {d:?}  (target < 1 ms)");
+        let d = time(200, || Model::new(&scenario, scenario.engine).map(|m| Plan::new(&m).keys.len()));
+        println!("compile model + plan:                {d:?}");
+    }
+    if want("run") {
+        let mut scratch = Scratch::default();
+        let mut values = vec![0.0; plan.keys.len()];
+        let mut m = 0u64;
+        let d = time(500, || {
+            m += 1;
+            let draw = Draw::monte_carlo(&model.scenario, &model.events, 7, m);
+            model
+                .simulate(&draw, &mut |state| plan.evaluate(&model, state, &mut scratch, &mut values, None))
+                .expect("run");
+        });
+        println!("one Monte Carlo run + all metrics:   {d:?}");
+        let d = time(500, || {
+            m += 1;
+            let draw = Draw::monte_carlo(&model.scenario, &model.events, 7, m);
+            model.simulate(&draw, &mut |_| {}).expect("run");
+        });
+        println!("one Monte Carlo run, flows only:     {d:?}");
+        let d = time(500, || {
+            m += 1;
+            Draw::monte_carlo(&model.scenario, &model.events, 7, m)
+        });
+        println!("one Monte Carlo draw:                {d:?}");
+    }
+    if want("ensemble") {
+        for runs in [1_000u32, 10_000] {
+            let options = Options { runs, seed: 1, memory_budget: ensemble::DEFAULT_MEMORY_BUDGET, only: None };
+            let d = time(3, || ensemble::run(&model, &plan, &options, &Silent).expect("ensemble"));
+            println!("ensemble, {runs:>6} runs, all series:  {d:?}");
+        }
+    }
+}

@@ -134,12 +134,10 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
 pub fn load_from(path: &Path, text: Option<&str>, files: &dyn FileSource) -> Loaded {
     let mut cx = Context { sources: SourceMap::default(), diags: Diagnostics::default(), files };
     let merged = cx.read_chain(path, text.map(str::to_string), &mut Vec::new(), None);
-    let scenario = merged.and_then(|m| {
-        if cx.diags.has_errors() {
-            return None;
-        }
-        validate::validate(&m, path, &mut cx.sources, &mut cx.diags, files)
-    });
+    // Validate even after merge-time errors (unknown keys, duplicates), so that every
+    // problem of the file is reported in one go; only unreadable files stop here.
+    let scenario = merged.and_then(|m| validate::validate(&m, path, &mut cx.sources, &mut cx.diags, files));
+    let scenario = scenario.filter(|_| !cx.diags.has_errors());
     cx.diags.sort();
     Loaded { scenario, diagnostics: cx.diags, sources: cx.sources }
 }

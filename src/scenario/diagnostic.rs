@@ -105,11 +105,13 @@ impl Diagnostic {
                 while !file.text.is_char_boundary(start) {
                     start -= 1;
                 }
+                // Widen the end to cover a character it cuts (e.g. the U+FFFD standing for a
+                // byte that is not UTF-8) before slicing.
+                while !file.text.is_char_boundary(end) {
+                    end += 1;
+                }
                 if let Some(nl) = file.text[start..end].find('\n') {
                     end = start + nl;
-                }
-                while !file.text.is_char_boundary(end) {
-                    end -= 1;
                 }
                 let path = file.path.display().to_string();
                 let mut ann = AnnotationKind::Primary.span(start..end);

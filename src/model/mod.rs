@@ -11,8 +11,8 @@ pub mod pe;
 
 use std::ops::Range;
 
-use rand::{Rng, RngExt, SeedableRng};
 use rand::rngs::ChaCha8Rng;
+use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
 pub use events::{Event, EventKind, Events};
@@ -53,7 +53,12 @@ impl Structure {
             .flows
             .iter()
             .filter(|f| f.value > 0.0)
-            .map(|f| Entry { from: f.from, to: f.to, sector: f.sector, value: f.value })
+            .map(|f| Entry {
+                from: f.from,
+                to: f.to,
+                sector: f.sector,
+                value: f.value,
+            })
             .collect();
         entries.sort_by_key(|e| (e.sector, e.to, e.from));
         let mut markets: Vec<Market> = Vec::new();
@@ -63,15 +68,27 @@ impl Structure {
                     m.entries.end = k + 1;
                     m.base_total += e.value;
                 }
-                _ => markets.push(Market { importer: e.to, sector: e.sector, entries: k..k + 1, base_total: e.value }),
+                _ => markets.push(Market {
+                    importer: e.to,
+                    sector: e.sector,
+                    entries: k..k + 1,
+                    base_total: e.value,
+                }),
             }
         }
-        Self { regions: s.regions.len(), sectors: s.sectors.len(), entries, markets }
+        Self {
+            regions: s.regions.len(),
+            sectors: s.sectors.len(),
+            entries,
+            markets,
+        }
     }
 
     /// Index of the entry (from, to, sector), if it has base-year trade.
     pub fn entry_index(&self, from: usize, to: usize, sector: usize) -> Option<usize> {
-        self.entries.binary_search_by_key(&(sector, to, from), |e| (e.sector, e.to, e.from)).ok()
+        self.entries
+            .binary_search_by_key(&(sector, to, from), |e| (e.sector, e.to, e.from))
+            .ok()
     }
 }
 
@@ -118,8 +135,16 @@ impl Draw {
         let cells = scenario.regions.len() * scenario.sectors.len();
         let years = scenario.year_count().saturating_sub(1);
         let any_noise = scenario.sectors.iter().any(|s| s.volatility > 0.0);
-        let noise = if any_noise { standard_normals(&mut noise_rng, years * cells) } else { Vec::new() };
-        Self { implemented, delay, noise }
+        let noise = if any_noise {
+            standard_normals(&mut noise_rng, years * cells)
+        } else {
+            Vec::new()
+        };
+        Self {
+            implemented,
+            delay,
+            noise,
+        }
     }
 }
 
@@ -185,13 +210,34 @@ impl Model {
                 if !problems.is_empty() {
                     return Err(ModelError::NotGeReady(problems.join("; ")));
                 }
-                let theta: Vec<f64> = scenario.sectors.iter().map(|s| s.substitution - 1.0).collect();
-                let entries: Vec<(usize, usize, usize, f64)> =
-                    structure.entries.iter().map(|e| (e.from, e.to, e.sector, e.value)).collect();
-                Some(ge::GeBase::new(structure.regions, structure.sectors, &theta, scenario.deficits, &entries)?)
+                let theta: Vec<f64> = scenario
+                    .sectors
+                    .iter()
+                    .map(|s| s.substitution - 1.0)
+                    .collect();
+                let entries: Vec<(usize, usize, usize, f64)> = structure
+                    .entries
+                    .iter()
+                    .map(|e| (e.from, e.to, e.sector, e.value))
+                    .collect();
+                Some(ge::GeBase::new(
+                    structure.regions,
+                    structure.sectors,
+                    &theta,
+                    scenario.deficits,
+                    &entries,
+                )?)
             }
         };
-        Ok(Self { scenario: scenario.clone(), engine, structure, events, cover_start, cover, ge_base })
+        Ok(Self {
+            scenario: scenario.clone(),
+            engine,
+            structure,
+            events,
+            cover_start,
+            cover,
+            ge_base,
+        })
     }
 
     /// φ per entry in `year` under `draw` (1 for domestic and uncovered entries).
@@ -214,7 +260,11 @@ impl Model {
     }
 
     /// Simulates every year of one draw, calling `sink` with each year's state.
-    pub fn simulate(&self, draw: &Draw, sink: &mut dyn FnMut(&YearState<'_>)) -> Result<(), ModelError> {
+    pub fn simulate(
+        &self,
+        draw: &Draw,
+        sink: &mut dyn FnMut(&YearState<'_>),
+    ) -> Result<(), ModelError> {
         match self.engine {
             EngineKind::Pe => {
                 pe::simulate(self, draw, sink);
@@ -224,8 +274,14 @@ impl Model {
         }
     }
 
-    fn simulate_ge(&self, draw: &Draw, sink: &mut dyn FnMut(&YearState<'_>)) -> Result<(), ModelError> {
-        let Some(base) = &self.ge_base else { return Err(ModelError::NotGeReady("no GE data".into())) };
+    fn simulate_ge(
+        &self,
+        draw: &Draw,
+        sink: &mut dyn FnMut(&YearState<'_>),
+    ) -> Result<(), ModelError> {
+        let Some(base) = &self.ge_base else {
+            return Err(ModelError::NotGeReady("no GE data".into()));
+        };
         let n = self.structure.entries.len();
         let mut phi = vec![1.0; n];
         let base_flows: Vec<f64> = self.structure.entries.iter().map(|e| e.value).collect();
@@ -234,17 +290,35 @@ impl Model {
             let changed = t > 0 && self.cost_factors(year, draw, &mut phi);
             if !changed {
                 // No cost change: the counterfactual is the base year itself, exactly.
-                let identity = ge_identity(self.structure.regions, self.structure.sectors, &base_flows);
-                sink(&YearState { year, t, flows: &base_flows, pe: None, ge: Some(&identity) });
+                let identity =
+                    ge_identity(self.structure.regions, self.structure.sectors, &base_flows);
+                sink(&YearState {
+                    year,
+                    t,
+                    flows: &base_flows,
+                    pe: None,
+                    ge: Some(&identity),
+                });
                 continue;
             }
             let reuse = matches!(&last, Some((p, _)) if *p == phi);
             if !reuse {
-                let sol = base.solve(&phi)?;
+                // Start from last year's wages: consecutive years differ little.
+                let options = ge::SolveOptions {
+                    initial_wage: last.as_ref().map(|(_, s)| s.wage.clone()),
+                    ..Default::default()
+                };
+                let sol = base.solve_with(&phi, &options)?;
                 last = Some((phi.clone(), sol));
             }
             if let Some((_, sol)) = &last {
-                sink(&YearState { year, t, flows: &sol.flows, pe: None, ge: Some(sol) });
+                sink(&YearState {
+                    year,
+                    t,
+                    flows: &sol.flows,
+                    pe: None,
+                    ge: Some(sol),
+                });
             }
         }
         Ok(())

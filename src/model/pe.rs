@@ -25,12 +25,17 @@ pub fn simulate(model: &Model, draw: &Draw, sink: &mut dyn FnMut(&YearState<'_>)
     let n_entries = st.entries.len();
     let cells = st.regions * st.sectors;
     let mut phi = vec![1.0; n_entries];
+    let mut weight = vec![1.0; n_entries];
     let mut flows = vec![0.0; n_entries];
     let mut creation = vec![0.0; st.markets.len()];
     let mut diversion = vec![0.0; st.markets.len()];
     // L_js(y), the demand level, per market; its growth and volatility per market.
     let mut level = vec![1.0; st.markets.len()];
-    let growth: Vec<f64> = st.markets.iter().map(|m| 1.0 + s.growth_rate(m.importer, m.sector)).collect();
+    let growth: Vec<f64> = st
+        .markets
+        .iter()
+        .map(|m| 1.0 + s.growth_rate(m.importer, m.sector))
+        .collect();
     let sigma: Vec<f64> = s.sectors.iter().map(|x| x.substitution).collect();
     let eps: Vec<f64> = s.sectors.iter().map(|x| x.demand_elasticity).collect();
     let vol: Vec<f64> = s.sectors.iter().map(|x| x.volatility).collect();
@@ -65,11 +70,25 @@ pub fn simulate(model: &Model, draw: &Draw, sink: &mut dyn FnMut(&YearState<'_>)
             let exponent = 1.0 - sigma[k];
             let e0 = market.base_total;
             // D = Σ w0 φ^(1−σ); with σ = 1 shares do not move and P = Π φ^w0.
+            // φ^(1−σ) per entry; most entries of a touched market are not covered (φ = 1).
+            for e in range.clone() {
+                weight[e] = if phi[e] == 1.0 {
+                    1.0
+                } else {
+                    phi[e].powf(exponent)
+                };
+            }
             let (d, price) = if exponent == 0.0 {
-                let log_p: f64 = range.clone().map(|e| st.entries[e].value / e0 * phi[e].ln()).sum();
+                let log_p: f64 = range
+                    .clone()
+                    .map(|e| st.entries[e].value / e0 * phi[e].ln())
+                    .sum();
                 (1.0, log_p.exp())
             } else {
-                let d: f64 = range.clone().map(|e| st.entries[e].value / e0 * phi[e].powf(exponent)).sum();
+                let d: f64 = range
+                    .clone()
+                    .map(|e| st.entries[e].value / e0 * weight[e])
+                    .sum();
                 (d, d.powf(1.0 / exponent))
             };
             let expenditure_scale = level[m] * price.powf(1.0 - eps[k]);
@@ -77,7 +96,7 @@ pub fn simulate(model: &Model, draw: &Draw, sink: &mut dyn FnMut(&YearState<'_>)
             let (mut imports, mut imports0, mut diverted) = (0.0, 0.0, 0.0);
             for e in range {
                 let v = st.entries[e].value;
-                let rel = if exponent == 0.0 { 1.0 } else { phi[e].powf(exponent) / d };
+                let rel = if exponent == 0.0 { 1.0 } else { weight[e] / d };
                 flows[e] = v * rel * expenditure_scale;
                 if st.entries[e].from != importer {
                     imports += flows[e];
@@ -94,7 +113,10 @@ pub fn simulate(model: &Model, draw: &Draw, sink: &mut dyn FnMut(&YearState<'_>)
             year,
             t,
             flows: &flows,
-            pe: Some(PeYear { creation: &creation, diversion: &diversion }),
+            pe: Some(PeYear {
+                creation: &creation,
+                diversion: &diversion,
+            }),
             ge: None,
         });
     }

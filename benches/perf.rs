@@ -28,7 +28,10 @@ fn main() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pak-rus-mous-2024.toml");
     let filter = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let want = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
-    let scenario = load(&path).into_result().map(|(s, _, _)| s).unwrap_or_else(|_| panic!("flagship must load"));
+    let scenario = load(&path)
+        .into_result()
+        .map(|(s, _, _)| s)
+        .unwrap_or_else(|_| panic!("flagship must load"));
     let model = Model::new(&scenario, scenario.engine).expect("model");
     let plan = Plan::new(&model);
     println!(
@@ -41,12 +44,19 @@ fn main() {
         scenario.year_count()
     );
     if want("load") {
-        println!("load + validate flagship:            {:?}", time(50, || load(&path)));
+        println!(
+            "load + validate flagship:            {:?}",
+            time(50, || load(&path))
+        );
     }
     if want("path") {
-        let d = time(200, || ensemble::as_written_path(&model, &plan).expect("path"));
+        let d = time(200, || {
+            ensemble::as_written_path(&model, &plan).expect("path")
+        });
         println!("as-written path, all series:         {d:?}  (target < 1 ms)");
-        let d = time(200, || Model::new(&scenario, scenario.engine).map(|m| Plan::new(&m).keys.len()));
+        let d = time(200, || {
+            Model::new(&scenario, scenario.engine).map(|m| Plan::new(&m).keys.len())
+        });
         println!("compile model + plan:                {d:?}");
     }
     if want("run") {
@@ -57,7 +67,9 @@ fn main() {
             m += 1;
             let draw = Draw::monte_carlo(&model.scenario, &model.events, 7, m);
             model
-                .simulate(&draw, &mut |state| plan.evaluate(&model, state, &mut scratch, &mut values, None))
+                .simulate(&draw, &mut |state| {
+                    plan.evaluate(&model, state, &mut scratch, &mut values, None)
+                })
                 .expect("run");
         });
         println!("one Monte Carlo run + all metrics:   {d:?}");
@@ -75,8 +87,15 @@ fn main() {
     }
     if want("ensemble") {
         for runs in [1_000u32, 10_000] {
-            let options = Options { runs, seed: 1, memory_budget: ensemble::DEFAULT_MEMORY_BUDGET, only: None };
-            let d = time(3, || ensemble::run(&model, &plan, &options, &Silent).expect("ensemble"));
+            let options = Options {
+                runs,
+                seed: 1,
+                memory_budget: ensemble::DEFAULT_MEMORY_BUDGET,
+                only: None,
+            };
+            let d = time(3, || {
+                ensemble::run(&model, &plan, &options, &Silent).expect("ensemble")
+            });
             println!("ensemble, {runs:>6} runs, all series:  {d:?}");
         }
     }

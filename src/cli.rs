@@ -251,12 +251,20 @@ pub fn check(files: &[PathBuf]) -> Result<(), CliError> {
                     "error: `{}` has {} problem{}",
                     path.display(),
                     loaded.diagnostics.error_count(),
-                    if loaded.diagnostics.error_count() == 1 { "" } else { "s" }
+                    if loaded.diagnostics.error_count() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
                 );
             }
         }
     }
-    if failed > 0 { Err(CliError::Invalid(String::new())) } else { Ok(()) }
+    if failed > 0 {
+        Err(CliError::Invalid(String::new()))
+    } else {
+        Ok(())
+    }
 }
 
 /// A scenario prepared for running with the command-line overrides applied.
@@ -270,7 +278,9 @@ fn prepare(path: &Path, sim: &SimArgs) -> Result<Prepared, CliError> {
     let mut scenario = load_scenario(path)?;
     if let Some(r) = sim.runs {
         if i64::from(r) > crate::scenario::limits::MAX_RUNS {
-            return Err(CliError::Invalid(format!("error: --runs {r} is over the limit of 1 000 000")));
+            return Err(CliError::Invalid(format!(
+                "error: --runs {r} is over the limit of 1 000 000"
+            )));
         }
         scenario.runs = r;
     }
@@ -279,13 +289,18 @@ fn prepare(path: &Path, sim: &SimArgs) -> Result<Prepared, CliError> {
     }
     let engine = sim.engine.map_or(scenario.engine, EngineKind::from);
     let model = Model::new(&scenario, engine).map_err(|e| match e {
-        crate::model::ModelError::NotGeReady(why) => {
-            CliError::Invalid(format!("error: `{}` cannot run in the GE engine: {why}", path.display()))
-        }
+        crate::model::ModelError::NotGeReady(why) => CliError::Invalid(format!(
+            "error: `{}` cannot run in the GE engine: {why}",
+            path.display()
+        )),
         other => CliError::Failure(anyhow::anyhow!("`{}`: {other}", path.display())),
     })?;
     let plan = Plan::new(&model);
-    Ok(Prepared { scenario, model, plan })
+    Ok(Prepared {
+        scenario,
+        model,
+        plan,
+    })
 }
 
 /// A progress bar on stderr, only when stderr is a terminal.
@@ -298,9 +313,11 @@ impl Bar {
         }
         let bar = indicatif::ProgressBar::new(u64::from(runs));
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} run-passes ({eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} run-passes ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_prefix(label.to_string());
         Self(Some(bar))
@@ -324,7 +341,10 @@ impl Drop for Bar {
     }
 }
 
-fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T, CliError> {
+fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, CliError> {
     match threads {
         None => Ok(f()),
         Some(n) => rayon::ThreadPoolBuilder::new()
@@ -346,13 +366,18 @@ fn simulate(p: &Prepared, only: Option<Vec<usize>>, sim: &SimArgs) -> Result<Out
         memory_budget: ensemble::DEFAULT_MEMORY_BUDGET,
         only,
     };
-    with_threads(sim.threads, || ensemble::run(&p.model, &p.plan, &options, &bar))?
-        .map_err(|e| CliError::Failure(anyhow::anyhow!("`{}`: {e}", p.scenario.path.display())))
+    with_threads(sim.threads, || {
+        ensemble::run(&p.model, &p.plan, &options, &bar)
+    })?
+    .map_err(|e| CliError::Failure(anyhow::anyhow!("`{}`: {e}", p.scenario.path.display())))
 }
 
 fn print_solver_details(p: &Prepared) {
     if p.model.engine != EngineKind::Ge {
-        eprintln!("{}: PE engine (closed form, no iterations)", p.scenario.stem());
+        eprintln!(
+            "{}: PE engine (closed form, no iterations)",
+            p.scenario.stem()
+        );
         return;
     }
     let draw = crate::model::Draw::as_written(&p.model.events);
@@ -373,7 +398,13 @@ fn print_solver_details(p: &Prepared) {
 }
 
 /// Indices of the plan's series that pass the filters.
-fn select(plan: &Plan, s: &Scenario, metrics: &[Metric], regions: &[usize], sectors: &[SectorSel]) -> Option<Vec<usize>> {
+fn select(
+    plan: &Plan,
+    s: &Scenario,
+    metrics: &[Metric],
+    regions: &[usize],
+    sectors: &[SectorSel],
+) -> Option<Vec<usize>> {
     if metrics.is_empty() && regions.is_empty() && sectors.is_empty() {
         return None;
     }
@@ -398,15 +429,22 @@ fn parse_metric(name: &str) -> Result<Metric, CliError> {
         let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
         let hint = crate::scenario::diagnostic::did_you_mean(name, names.iter().copied())
             .map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"));
-        CliError::Invalid(format!("error: unknown metric `{name}`{hint}; metrics: {}", names.join(", ")))
+        CliError::Invalid(format!(
+            "error: unknown metric `{name}`{hint}; metrics: {}",
+            names.join(", ")
+        ))
     })
 }
 
 fn parse_region(s: &Scenario, id: &str) -> Result<usize, CliError> {
     s.region_index(id).ok_or_else(|| {
-        let hint = crate::scenario::diagnostic::did_you_mean(id, s.regions.iter().map(|r| r.id.as_str()))
-            .map_or_else(String::new, |x| format!(" (did you mean `{x}`?)"));
-        CliError::Invalid(format!("error: `{}` has no region `{id}`{hint}", s.path.display()))
+        let hint =
+            crate::scenario::diagnostic::did_you_mean(id, s.regions.iter().map(|r| r.id.as_str()))
+                .map_or_else(String::new, |x| format!(" (did you mean `{x}`?)"));
+        CliError::Invalid(format!(
+            "error: `{}` has no region `{id}`{hint}",
+            s.path.display()
+        ))
     })
 }
 
@@ -415,14 +453,21 @@ fn parse_sector(s: &Scenario, id: &str) -> Result<SectorSel, CliError> {
         return Ok(SectorSel::All);
     }
     s.sector_index(id).map(SectorSel::One).ok_or_else(|| {
-        let hint = crate::scenario::diagnostic::did_you_mean(id, s.sectors.iter().map(|r| r.id.as_str()))
-            .map_or_else(String::new, |x| format!(" (did you mean `{x}`?)"));
-        CliError::Invalid(format!("error: `{}` has no sector `{id}`{hint}", s.path.display()))
+        let hint =
+            crate::scenario::diagnostic::did_you_mean(id, s.sectors.iter().map(|r| r.id.as_str()))
+                .map_or_else(String::new, |x| format!(" (did you mean `{x}`?)"));
+        CliError::Invalid(format!(
+            "error: `{}` has no sector `{id}`{hint}",
+            s.path.display()
+        ))
     })
 }
 
 /// Writes to `--out` atomically, or to stdout.
-fn write_output(out: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> Result<(), CliError> {
+fn write_output(
+    out: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> Result<(), CliError> {
     match out {
         None => {
             let stdout = std::io::stdout();
@@ -434,32 +479,56 @@ fn write_output(out: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> anyhow
             }
         }
         Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
             let tmp = tempfile::Builder::new()
                 .prefix(&format!(".{name}."))
                 .suffix(".tmp")
                 .tempfile_in(dir)
-                .map_err(|e| CliError::Failure(anyhow::anyhow!("cannot write `{}`: {e}", path.display())))?;
+                .map_err(|e| {
+                    CliError::Failure(anyhow::anyhow!("cannot write `{}`: {e}", path.display()))
+                })?;
             {
                 let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
                 write(&mut w)?;
                 w.flush().map_err(|e| CliError::Failure(e.into()))?;
             }
-            tmp.persist(path)
-                .map_err(|e| CliError::Failure(anyhow::anyhow!("cannot write `{}`: {}", path.display(), e.error)))?;
+            tmp.persist(path).map_err(|e| {
+                CliError::Failure(anyhow::anyhow!(
+                    "cannot write `{}`: {}",
+                    path.display(),
+                    e.error
+                ))
+            })?;
             Ok(())
         }
     }
 }
 
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
-    let metrics: Vec<Metric> = args.metric.iter().map(|m| parse_metric(m)).collect::<Result<_, _>>()?;
+    let metrics: Vec<Metric> = args
+        .metric
+        .iter()
+        .map(|m| parse_metric(m))
+        .collect::<Result<_, _>>()?;
     let mut results = Vec::new();
     for path in &args.files {
         let p = prepare(path, &args.sim)?;
-        let regions: Vec<usize> = args.region.iter().map(|r| parse_region(&p.scenario, r)).collect::<Result<_, _>>()?;
-        let sectors: Vec<SectorSel> = args.sector.iter().map(|s| parse_sector(&p.scenario, s)).collect::<Result<_, _>>()?;
+        let regions: Vec<usize> = args
+            .region
+            .iter()
+            .map(|r| parse_region(&p.scenario, r))
+            .collect::<Result<_, _>>()?;
+        let sectors: Vec<SectorSel> = args
+            .sector
+            .iter()
+            .map(|s| parse_sector(&p.scenario, s))
+            .collect::<Result<_, _>>()?;
         let only = select(&p.plan, &p.scenario, &metrics, &regions, &sectors);
         let outcome = simulate(&p, only, &args.sim)?;
         results.push((p, outcome));
@@ -489,9 +558,12 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
                 out.flush()?;
             }
             Format::Json => {
-                let reports: Vec<_> =
-                    results.iter().map(|(p, o)| json::report(&p.scenario, p.model.engine, o)).collect();
-                let doc = serde_json::json!({ "corridor_version": crate::VERSION, "scenarios": reports });
+                let reports: Vec<_> = results
+                    .iter()
+                    .map(|(p, o)| json::report(&p.scenario, p.model.engine, o))
+                    .collect();
+                let doc =
+                    serde_json::json!({ "corridor_version": crate::VERSION, "scenarios": reports });
                 serde_json::to_writer_pretty(&mut *w, &doc)?;
                 writeln!(w)?;
             }
@@ -506,7 +578,11 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
                         p.model.engine.as_str(),
                         outcome.runs,
                         outcome.seed,
-                        if p.scenario.unit.is_empty() { "the scenario's unit" } else { &p.scenario.unit }
+                        if p.scenario.unit.is_empty() {
+                            "the scenario's unit"
+                        } else {
+                            &p.scenario.unit
+                        }
                     )?;
                     writeln!(w, "{}", table::run_table(&p.scenario, outcome, year))?;
                 }
@@ -526,7 +602,11 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         return Err(CliError::Invalid(format!(
             "error: --metric {} needs --partner (a region id{})",
             metric.name(),
-            if matches!(metric, Metric::BlocImportShare | Metric::BlocTradeShare) { " or bloc id" } else { "" }
+            if matches!(metric, Metric::BlocImportShare | Metric::BlocTradeShare) {
+                " or bloc id"
+            } else {
+                ""
+            }
         )));
     }
     let mut rows = Vec::new();
@@ -537,7 +617,10 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         let (region_id, sector_id, year) = match &header {
             Some((r, sec, _, y)) => (r.clone(), sec.clone(), *y),
             None => {
-                let r = args.region.clone().unwrap_or_else(|| s.regions[s.focus_region()].id.clone());
+                let r = args
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| s.regions[s.focus_region()].id.clone());
                 let sec = args.sector.clone().unwrap_or_else(|| "all".into());
                 let y = args.year.unwrap_or(s.horizon);
                 header = Some((r.clone(), sec.clone(), metric.name().to_string(), y));
@@ -548,14 +631,20 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         let sector = parse_sector(s, &sector_id)?;
         let partner = match (&args.partner, metric) {
             (_, Metric::TopSupplierShare) => Partner::Top,
-            (Some(pid), Metric::BlocImportShare | Metric::BlocTradeShare) => Partner::Bloc(
-                s.bloc_index(pid)
-                    .ok_or_else(|| CliError::Invalid(format!("error: `{}` has no bloc `{pid}`", s.path.display())))?,
-            ),
+            (Some(pid), Metric::BlocImportShare | Metric::BlocTradeShare) => {
+                Partner::Bloc(s.bloc_index(pid).ok_or_else(|| {
+                    CliError::Invalid(format!("error: `{}` has no bloc `{pid}`", s.path.display()))
+                })?)
+            }
             (Some(pid), _) if needs_partner => Partner::Region(parse_region(s, pid)?),
             _ => Partner::None,
         };
-        let key = SeriesKey { metric, region, partner, sector };
+        let key = SeriesKey {
+            metric,
+            region,
+            partner,
+            sector,
+        };
         let found = p.plan.keys.iter().position(|k| *k == key);
         let Some(series) = found else {
             rows.push(table::CompareRow {
@@ -592,7 +681,10 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         });
     }
     let (region, sector, metric_name, year) = header.unwrap_or_default();
-    println!("{metric_name} of {region}, sector {sector}, in {year} — {}", metric.describe());
+    println!(
+        "{metric_name} of {region}, sector {sector}, in {year} — {}",
+        metric.describe()
+    );
     println!("{}", table::compare_table(metric, &rows));
     Ok(())
 }
@@ -614,7 +706,10 @@ pub fn set(file: &Path, assignments: &[String]) -> Result<(), CliError> {
             Ok(())
         }
         Err(EditError::Invalid(msg)) => Err(CliError::Invalid(format!("error: {msg}"))),
-        Err(EditError::Toml(e)) => Err(CliError::Invalid(format!("error: `{}` is not valid TOML: {e}", file.display()))),
+        Err(EditError::Toml(e)) => Err(CliError::Invalid(format!(
+            "error: `{}` is not valid TOML: {e}",
+            file.display()
+        ))),
         Err(e @ EditError::Write { .. }) => Err(CliError::Failure(e.into())),
     }
 }

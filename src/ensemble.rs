@@ -53,7 +53,9 @@ impl Outcome {
     /// One statistic (index into [`STATS`]) of one series over the years.
     pub fn stat_of(&self, stat: usize, series: usize) -> Option<&[f64]> {
         let t = self.years.len();
-        self.stats.as_ref().map(|s| &s[stat][series * t..(series + 1) * t])
+        self.stats
+            .as_ref()
+            .map(|s| &s[stat][series * t..(series + 1) * t])
     }
 }
 
@@ -101,7 +103,10 @@ pub struct Options {
 }
 
 /// The as-written path of every series (SPEC §2: every event at its earliest start, no noise).
-pub fn as_written_path(model: &Model, plan: &Plan) -> Result<(Vec<f64>, Vec<Option<usize>>), ModelError> {
+pub fn as_written_path(
+    model: &Model,
+    plan: &Plan,
+) -> Result<(Vec<f64>, Vec<Option<usize>>), ModelError> {
     let keys = plan.keys.len();
     let years = model.scenario.year_count();
     let mut path = vec![f64::NAN; keys * years];
@@ -111,7 +116,13 @@ pub fn as_written_path(model: &Model, plan: &Plan) -> Result<(Vec<f64>, Vec<Opti
     let mut scratch = Scratch::default();
     let draw = Draw::as_written(&model.events);
     model.simulate(&draw, &mut |state| {
-        plan.evaluate(model, state, &mut scratch, &mut year_values, Some(&mut year_top));
+        plan.evaluate(
+            model,
+            state,
+            &mut scratch,
+            &mut year_values,
+            Some(&mut year_top),
+        );
         for k in 0..keys {
             path[k * years + state.t] = year_values[k];
             top[k * years + state.t] = year_top[k];
@@ -121,16 +132,37 @@ pub fn as_written_path(model: &Model, plan: &Plan) -> Result<(Vec<f64>, Vec<Opti
 }
 
 /// Runs the path and, if `options.runs > 0`, the Monte Carlo ensemble.
-pub fn run(model: &Model, plan: &Plan, options: &Options, progress: &dyn Progress) -> Result<Outcome, EnsembleError> {
+pub fn run(
+    model: &Model,
+    plan: &Plan,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Outcome, EnsembleError> {
     let (path, path_top) = as_written_path(model, plan)?;
     let years: Vec<i32> = model.scenario.years().collect();
     let t_count = years.len();
-    let selected: Vec<usize> = options.only.clone().unwrap_or_else(|| (0..plan.keys.len()).collect());
+    let selected: Vec<usize> = options
+        .only
+        .clone()
+        .unwrap_or_else(|| (0..plan.keys.len()).collect());
     let keys: Vec<SeriesKey> = selected.iter().map(|&i| plan.keys[i]).collect();
-    let path = selected.iter().flat_map(|&i| path[i * t_count..(i + 1) * t_count].iter().copied()).collect();
-    let path_top = selected.iter().flat_map(|&i| path_top[i * t_count..(i + 1) * t_count].iter().copied()).collect();
-    let mut outcome =
-        Outcome { keys, years, path, path_top, runs: options.runs, seed: options.seed, stats: None };
+    let path = selected
+        .iter()
+        .flat_map(|&i| path[i * t_count..(i + 1) * t_count].iter().copied())
+        .collect();
+    let path_top = selected
+        .iter()
+        .flat_map(|&i| path_top[i * t_count..(i + 1) * t_count].iter().copied())
+        .collect();
+    let mut outcome = Outcome {
+        keys,
+        years,
+        path,
+        path_top,
+        runs: options.runs,
+        seed: options.seed,
+        stats: None,
+    };
     if options.runs == 0 {
         return Ok(outcome);
     }
@@ -148,11 +180,13 @@ fn summarise(
     let runs = options.runs as usize;
     let t_count = model.scenario.year_count();
     let per_series = runs * t_count;
-    let chunk_series = (options.memory_budget / 8 / per_series.max(1)).clamp(1, selected.len().max(1));
+    let chunk_series =
+        (options.memory_budget / 8 / per_series.max(1)).clamp(1, selected.len().max(1));
     let chunks: Vec<&[usize]> = selected.chunks(chunk_series).collect();
     let total_work = (chunks.len() * runs) as u64;
     let done = AtomicU64::new(0);
-    let mut stats: [Vec<f64>; 6] = std::array::from_fn(|_| vec![f64::NAN; selected.len() * t_count]);
+    let mut stats: [Vec<f64>; 6] =
+        std::array::from_fn(|_| vec![f64::NAN; selected.len() * t_count]);
     let mut offset = 0;
     for chunk in chunks {
         let mask = plan.mask_of(chunk);
@@ -165,7 +199,8 @@ fn summarise(
                 if progress.cancelled() {
                     return Err(EnsembleError::Cancelled);
                 }
-                let draw = Draw::monte_carlo(&model.scenario, &model.events, options.seed, m as u64);
+                let draw =
+                    Draw::monte_carlo(&model.scenario, &model.events, options.seed, m as u64);
                 model.simulate(&draw, &mut |state| {
                     plan.evaluate_metrics(model, state, scratch, year_values, None, mask);
                     for (c, &series) in chunk.iter().enumerate() {
@@ -200,7 +235,10 @@ fn summarise(
                             }
                         }
                     }
-                    columns[..c1 - c0].iter_mut().map(|col| summary(col)).collect::<Vec<_>>()
+                    columns[..c1 - c0]
+                        .iter_mut()
+                        .map(|col| summary(col))
+                        .collect::<Vec<_>>()
                 },
             )
             .flatten_iter()
@@ -243,7 +281,11 @@ pub fn summary(values: &mut [f64]) -> [f64; 6] {
         let lo = h.floor() as usize;
         let hi = (lo + 1).min(n - 1);
         let frac = h - lo as f64;
-        *slot = if frac == 0.0 { values[lo] } else { values[lo] + frac * (values[hi] - values[lo]) };
+        *slot = if frac == 0.0 {
+            values[lo]
+        } else {
+            values[lo] + frac * (values[hi] - values[lo])
+        };
     }
     out
 }

@@ -25,7 +25,8 @@ fn main() {
 
 #[cfg(feature = "gui")]
 fn open_app(files: Vec<std::path::PathBuf>) -> Result<(), CliError> {
-    corridor::app::run(files).map_err(|e| CliError::Failure(anyhow::anyhow!("the app stopped: {e}")))
+    corridor::app::run(files)
+        .map_err(|e| CliError::Failure(anyhow::anyhow!("the app stopped: {e}")))
 }
 
 #[cfg(not(feature = "gui"))]

@@ -89,17 +89,33 @@ impl Metric {
             Metric::Flow => "value of trade from the region (exporter) to the partner (importer)",
             Metric::Imports => "the region's imports from all foreign suppliers",
             Metric::Exports => "the region's exports to all foreign markets",
-            Metric::SupplierHhi => "Herfindahl index of the region's import suppliers: 1 = one supplier, 1/n = n equal suppliers",
-            Metric::EffectiveSuppliers => "1 / supplier HHI: the number of equal-sized suppliers with the same concentration",
-            Metric::TopSupplierShare => "share of imports from the largest supplier (the partner column names it)",
+            Metric::SupplierHhi => {
+                "Herfindahl index of the region's import suppliers: 1 = one supplier, 1/n = n equal suppliers"
+            }
+            Metric::EffectiveSuppliers => {
+                "1 / supplier HHI: the number of equal-sized suppliers with the same concentration"
+            }
+            Metric::TopSupplierShare => {
+                "share of imports from the largest supplier (the partner column names it)"
+            }
             Metric::ImportShare => "share of the region's imports that come from the partner",
             Metric::MarketHhi => "Herfindahl index of the region's export markets",
             Metric::EffectiveMarkets => "1 / market HHI: the number of equal-sized export markets",
-            Metric::TradeHhi => "Herfindahl index of the region's partners by exports + imports, all sectors",
-            Metric::BlocImportShare => "share of the region's imports that come from members of the bloc",
-            Metric::BlocTradeShare => "share of the region's exports + imports that are with the bloc, all sectors",
-            Metric::SelfSufficiency => "share of the region's own supply in its total absorption (domestic + imports)",
-            Metric::Creation => "net new imports versus the no-event world with the same demand (PE)",
+            Metric::TradeHhi => {
+                "Herfindahl index of the region's partners by exports + imports, all sectors"
+            }
+            Metric::BlocImportShare => {
+                "share of the region's imports that come from members of the bloc"
+            }
+            Metric::BlocTradeShare => {
+                "share of the region's exports + imports that are with the bloc, all sectors"
+            }
+            Metric::SelfSufficiency => {
+                "share of the region's own supply in its total absorption (domestic + imports)"
+            }
+            Metric::Creation => {
+                "net new imports versus the no-event world with the same demand (PE)"
+            }
             Metric::Diversion => "imports shifted away from suppliers that lose share (PE)",
             Metric::Welfare => "GE welfare change (1 = unchanged): real expenditure",
             Metric::Wage => "GE change in the region's wage / output price",
@@ -110,7 +126,10 @@ impl Metric {
 
     /// Whether the metric is a share, HHI or index rather than a value in the scenario's unit.
     pub fn is_value(self) -> bool {
-        matches!(self, Metric::Flow | Metric::Imports | Metric::Exports | Metric::Creation | Metric::Diversion)
+        matches!(
+            self,
+            Metric::Flow | Metric::Imports | Metric::Exports | Metric::Creation | Metric::Diversion
+        )
     }
 }
 
@@ -309,7 +328,13 @@ impl Plan {
         let mut keys = Vec::new();
         let mut scratch = Scratch::default();
         let zeros = vec![0.0; st.entries.len()];
-        let state = YearState { year: s.base_year, t: 0, flows: &zeros, pe: None, ge: None };
+        let state = YearState {
+            year: s.base_year,
+            t: 0,
+            flows: &zeros,
+            pe: None,
+            ge: None,
+        };
         plan.walk(model, &state, &mut scratch, &mut CollectKeys(&mut keys));
         for (i, k) in keys.iter().enumerate() {
             let b = &mut plan.blocks[k.metric as usize];
@@ -353,18 +378,37 @@ impl Plan {
         top: Option<&mut [Option<usize>]>,
         mask: MetricMask,
     ) {
-        let mut writer = WriteValues { out, top, cursor: 0, mask, blocks: &self.blocks };
+        let mut writer = WriteValues {
+            out,
+            top,
+            cursor: 0,
+            mask,
+            blocks: &self.blocks,
+        };
         self.walk(model, state, scratch, &mut writer);
     }
 
     /// The metrics of the given series, as a mask for [`Plan::evaluate_metrics`].
     pub fn mask_of(&self, series: &[usize]) -> MetricMask {
-        MetricMask(series.iter().fold(0, |m, &i| m | (1 << self.keys[i].metric as u32)))
+        MetricMask(
+            series
+                .iter()
+                .fold(0, |m, &i| m | (1 << self.keys[i].metric as u32)),
+        )
     }
 
     fn sels(&self) -> impl Iterator<Item = (usize, SectorSel)> + use<> {
         let ns = self.sectors;
-        (0..=ns).map(move |k| (k, if k == ns { SectorSel::All } else { SectorSel::One(k) }))
+        (0..=ns).map(move |k| {
+            (
+                k,
+                if k == ns {
+                    SectorSel::All
+                } else {
+                    SectorSel::One(k)
+                },
+            )
+        })
     }
 
     #[allow(clippy::too_many_lines)]
@@ -374,7 +418,14 @@ impl Plan {
         let w = ns + 1;
         let x = state.flows;
         let cells = n * w;
-        for v in [&mut sc.imports, &mut sc.exports, &mut sc.total, &mut sc.domestic, &mut sc.ssq_sup, &mut sc.ssq_mkt] {
+        for v in [
+            &mut sc.imports,
+            &mut sc.exports,
+            &mut sc.total,
+            &mut sc.domestic,
+            &mut sc.ssq_sup,
+            &mut sc.ssq_mkt,
+        ] {
             v.clear();
             v.resize(cells, 0.0);
         }
@@ -423,21 +474,39 @@ impl Plan {
                 }
             }
         }
-        let key = |metric, region, partner, sector| SeriesKey { metric, region, partner, sector };
+        let key = |metric, region, partner, sector| SeriesKey {
+            metric,
+            region,
+            partner,
+            sector,
+        };
         let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
 
         // flow
         if emit.wants(Metric::Flow) {
             for (k, sel) in self.sels() {
                 if let SectorSel::One(_) = sel {
-                    for (e, entry) in st.entries.iter().enumerate().filter(|(_, en)| en.sector == k) {
-                        emit.emit(key(Metric::Flow, entry.from, Partner::Region(entry.to), sel), x[e], None);
+                    for (e, entry) in st
+                        .entries
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, en)| en.sector == k)
+                    {
+                        emit.emit(
+                            key(Metric::Flow, entry.from, Partner::Region(entry.to), sel),
+                            x[e],
+                            None,
+                        );
                     }
                 } else {
                     for i in 0..n {
                         for j in 0..n {
                             if self.pair_all[i * n + j] {
-                                emit.emit(key(Metric::Flow, i, Partner::Region(j), sel), sc.all[i * n + j], None);
+                                emit.emit(
+                                    key(Metric::Flow, i, Partner::Region(j), sel),
+                                    sc.all[i * n + j],
+                                    None,
+                                );
                             }
                         }
                     }
@@ -449,7 +518,11 @@ impl Plan {
             for j in 0..n {
                 for (k, sel) in self.sels() {
                     if self.has_market[j * w + k] {
-                        emit.emit(key(Metric::Imports, j, Partner::None, sel), sc.imports[j * w + k], None);
+                        emit.emit(
+                            key(Metric::Imports, j, Partner::None, sel),
+                            sc.imports[j * w + k],
+                            None,
+                        );
                     }
                 }
             }
@@ -459,18 +532,32 @@ impl Plan {
             for i in 0..n {
                 for (k, sel) in self.sels() {
                     if self.has_exports_any[i * w + k] {
-                        emit.emit(key(Metric::Exports, i, Partner::None, sel), sc.exports[i * w + k], None);
+                        emit.emit(
+                            key(Metric::Exports, i, Partner::None, sel),
+                            sc.exports[i * w + k],
+                            None,
+                        );
                     }
                 }
             }
         }
 
-        let hhi = |ssq: f64, total: f64| if total > 0.0 { ssq / (total * total) } else { f64::NAN };
+        let hhi = |ssq: f64, total: f64| {
+            if total > 0.0 {
+                ssq / (total * total)
+            } else {
+                f64::NAN
+            }
+        };
         if emit.wants(Metric::SupplierHhi) {
             for j in 0..n {
                 for (k, sel) in self.sels() {
                     if self.has_foreign_supplier[j * w + k] {
-                        emit.emit(key(Metric::SupplierHhi, j, Partner::None, sel), hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]), None);
+                        emit.emit(
+                            key(Metric::SupplierHhi, j, Partner::None, sel),
+                            hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]),
+                            None,
+                        );
                     }
                 }
             }
@@ -481,7 +568,11 @@ impl Plan {
                 for (k, sel) in self.sels() {
                     if self.has_foreign_supplier[j * w + k] {
                         let h = hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]);
-                        emit.emit(key(Metric::EffectiveSuppliers, j, Partner::None, sel), 1.0 / h, None);
+                        emit.emit(
+                            key(Metric::EffectiveSuppliers, j, Partner::None, sel),
+                            1.0 / h,
+                            None,
+                        );
                     }
                 }
             }
@@ -494,7 +585,11 @@ impl Plan {
                         let (v, who) = sc.top[j * w + k];
                         let m = sc.imports[j * w + k];
                         let share = ratio(v, m);
-                        emit.emit(key(Metric::TopSupplierShare, j, Partner::Top, sel), share, (m > 0.0).then_some(who));
+                        emit.emit(
+                            key(Metric::TopSupplierShare, j, Partner::Top, sel),
+                            share,
+                            (m > 0.0).then_some(who),
+                        );
                     }
                 }
             }
@@ -504,15 +599,33 @@ impl Plan {
         if emit.wants(Metric::ImportShare) {
             for (k, sel) in self.sels() {
                 if let SectorSel::One(_) = sel {
-                    for (e, entry) in st.entries.iter().enumerate().filter(|(_, en)| en.sector == k && en.from != en.to) {
+                    for (e, entry) in st
+                        .entries
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, en)| en.sector == k && en.from != en.to)
+                    {
                         let m = sc.imports[entry.to * w + k];
-                        emit.emit(key(Metric::ImportShare, entry.to, Partner::Region(entry.from), sel), ratio(x[e], m), None);
+                        emit.emit(
+                            key(
+                                Metric::ImportShare,
+                                entry.to,
+                                Partner::Region(entry.from),
+                                sel,
+                            ),
+                            ratio(x[e], m),
+                            None,
+                        );
                     }
                 } else {
                     for j in 0..n {
                         for i in (0..n).filter(|&i| i != j && self.pair_all[i * n + j]) {
                             let m = sc.imports[j * w + ns];
-                            emit.emit(key(Metric::ImportShare, j, Partner::Region(i), sel), ratio(sc.all[i * n + j], m), None);
+                            emit.emit(
+                                key(Metric::ImportShare, j, Partner::Region(i), sel),
+                                ratio(sc.all[i * n + j], m),
+                                None,
+                            );
                         }
                     }
                 }
@@ -523,7 +636,11 @@ impl Plan {
             for i in 0..n {
                 for (k, sel) in self.sels() {
                     if self.has_foreign_market[i * w + k] {
-                        emit.emit(key(Metric::MarketHhi, i, Partner::None, sel), hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]), None);
+                        emit.emit(
+                            key(Metric::MarketHhi, i, Partner::None, sel),
+                            hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]),
+                            None,
+                        );
                     }
                 }
             }
@@ -534,7 +651,11 @@ impl Plan {
                 for (k, sel) in self.sels() {
                     if self.has_foreign_market[i * w + k] {
                         let h = hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]);
-                        emit.emit(key(Metric::EffectiveMarkets, i, Partner::None, sel), 1.0 / h, None);
+                        emit.emit(
+                            key(Metric::EffectiveMarkets, i, Partner::None, sel),
+                            1.0 / h,
+                            None,
+                        );
                     }
                 }
             }
@@ -542,13 +663,25 @@ impl Plan {
 
         // trade_hhi and bloc_trade_share: partners by exports + imports, all sectors.
         let partner_trade = |r: usize, p: usize| sc.all[r * n + p] + sc.all[p * n + r];
-        let has_partner = |r: usize| (0..n).any(|p| p != r && (self.pair_all[r * n + p] || self.pair_all[p * n + r]));
+        let has_partner = |r: usize| {
+            (0..n).any(|p| p != r && (self.pair_all[r * n + p] || self.pair_all[p * n + r]))
+        };
         if emit.wants(Metric::TradeHhi) {
             for r in 0..n {
                 if has_partner(r) {
-                    let total: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p)).sum();
-                    let ssq: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p).powi(2)).sum();
-                    emit.emit(key(Metric::TradeHhi, r, Partner::None, SectorSel::All), hhi(ssq, total), None);
+                    let total: f64 = (0..n)
+                        .filter(|&p| p != r)
+                        .map(|p| partner_trade(r, p))
+                        .sum();
+                    let ssq: f64 = (0..n)
+                        .filter(|&p| p != r)
+                        .map(|p| partner_trade(r, p).powi(2))
+                        .sum();
+                    emit.emit(
+                        key(Metric::TradeHhi, r, Partner::None, SectorSel::All),
+                        hhi(ssq, total),
+                        None,
+                    );
                 }
             }
         }
@@ -559,7 +692,11 @@ impl Plan {
                     for (k, sel) in self.sels() {
                         if self.has_foreign_supplier[j * w + k] {
                             let v = sc.bloc_imports[(b * n + j) * w + k];
-                            emit.emit(key(Metric::BlocImportShare, j, Partner::Bloc(b), sel), ratio(v, sc.imports[j * w + k]), None);
+                            emit.emit(
+                                key(Metric::BlocImportShare, j, Partner::Bloc(b), sel),
+                                ratio(v, sc.imports[j * w + k]),
+                                None,
+                            );
                         }
                     }
                 }
@@ -571,10 +708,22 @@ impl Plan {
                 if !has_partner(r) {
                     continue;
                 }
-                let total: f64 = (0..n).filter(|&p| p != r).map(|p| partner_trade(r, p)).sum();
+                let total: f64 = (0..n)
+                    .filter(|&p| p != r)
+                    .map(|p| partner_trade(r, p))
+                    .sum();
                 for (b, members) in model.scenario.blocs.iter().enumerate() {
-                    let with: f64 = members.members.iter().filter(|&&p| p != r).map(|&p| partner_trade(r, p)).sum();
-                    emit.emit(key(Metric::BlocTradeShare, r, Partner::Bloc(b), SectorSel::All), ratio(with, total), None);
+                    let with: f64 = members
+                        .members
+                        .iter()
+                        .filter(|&&p| p != r)
+                        .map(|&p| partner_trade(r, p))
+                        .sum();
+                    emit.emit(
+                        key(Metric::BlocTradeShare, r, Partner::Bloc(b), SectorSel::All),
+                        ratio(with, total),
+                        None,
+                    );
                 }
             }
         }
@@ -605,7 +754,10 @@ impl Plan {
                     }
                 }
             }
-            for (metric, values) in [(Metric::Creation, &sc.creation), (Metric::Diversion, &sc.diversion)] {
+            for (metric, values) in [
+                (Metric::Creation, &sc.creation),
+                (Metric::Diversion, &sc.diversion),
+            ] {
                 if !emit.wants(metric) {
                     continue;
                 }
@@ -621,7 +773,11 @@ impl Plan {
         if self.engine == EngineKind::Ge {
             let ge = state.ge;
             let pick = |v: Option<&Vec<f64>>, idx: usize| v.map_or(1.0, |v| v[idx]);
-            for (metric, field) in [(Metric::Welfare, 0), (Metric::Wage, 1), (Metric::RealWage, 2)] {
+            for (metric, field) in [
+                (Metric::Welfare, 0),
+                (Metric::Wage, 1),
+                (Metric::RealWage, 2),
+            ] {
                 if !emit.wants(metric) {
                     continue;
                 }

@@ -11,7 +11,11 @@ fn run_json(args: &[&str]) -> Value {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("corridor runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
 }
 
@@ -19,7 +23,10 @@ fn numbers_or_null(v: &Value, len: usize, what: &str) {
     let a = v.as_array().unwrap_or_else(|| panic!("{what} is an array"));
     assert_eq!(a.len(), len, "{what} has one entry per year");
     for x in a {
-        assert!(x.is_null() || x.as_f64().is_some_and(f64::is_finite), "{what}: {x} is a finite number or null");
+        assert!(
+            x.is_null() || x.as_f64().is_some_and(f64::is_finite),
+            "{what}: {x} is a finite number or null"
+        );
     }
 }
 
@@ -38,14 +45,29 @@ fn check_schema(doc: &Value, expect_stats: bool) -> usize {
         let years = s["years"].as_array().expect("years");
         assert!(years.iter().all(Value::is_i64));
         let allowed = [
-            "metric", "region", "partner", "sector", "path", "top_partner", "mean", "p5", "p25", "p50", "p75", "p95",
+            "metric",
+            "region",
+            "partner",
+            "sector",
+            "path",
+            "top_partner",
+            "mean",
+            "p5",
+            "p25",
+            "p50",
+            "p75",
+            "p95",
         ];
         for series in s["series"].as_array().expect("series") {
             let so = series.as_object().expect("series is an object");
             for k in so.keys() {
                 assert!(allowed.contains(&k.as_str()), "unexpected field {k}");
             }
-            assert!(series["metric"].is_string() && series["region"].is_string() && series["sector"].is_string());
+            assert!(
+                series["metric"].is_string()
+                    && series["region"].is_string()
+                    && series["sector"].is_string()
+            );
             assert!(series["partner"].is_string() || series["partner"].is_null());
             numbers_or_null(&series["path"], years.len(), "path");
             for stat in ["mean", "p5", "p25", "p50", "p75", "p95"] {
@@ -56,7 +78,9 @@ fn check_schema(doc: &Value, expect_stats: bool) -> usize {
                 }
             }
             if series["metric"] == "top_supplier_share" {
-                let tops = series["top_partner"].as_array().expect("top_partner for top_supplier_share");
+                let tops = series["top_partner"]
+                    .as_array()
+                    .expect("top_partner for top_supplier_share");
                 assert!(tops.iter().all(|t| t.is_string() || t.is_null()));
                 assert!(series["partner"].is_null());
             } else {
@@ -76,14 +100,25 @@ fn json_output_follows_the_documented_schema_with_runs() {
 
 #[test]
 fn json_output_follows_the_documented_schema_path_only_and_several_files() {
-    let doc = run_json(&["scenarios/tutorial-three-regions.toml", "scenarios/pak-rus-mous-2024.toml", "--runs", "0"]);
+    let doc = run_json(&[
+        "scenarios/tutorial-three-regions.toml",
+        "scenarios/pak-rus-mous-2024.toml",
+        "--runs",
+        "0",
+    ]);
     assert_eq!(doc["scenarios"].as_array().map(Vec::len), Some(2));
     check_schema(&doc, false);
 }
 
 #[test]
 fn json_ge_output_carries_welfare_series() {
-    let doc = run_json(&["scenarios/eu-enlargement-2000.toml", "--metric", "welfare", "--region", "MLT"]);
+    let doc = run_json(&[
+        "scenarios/eu-enlargement-2000.toml",
+        "--metric",
+        "welfare",
+        "--region",
+        "MLT",
+    ]);
     check_schema(&doc, false);
     let s = &doc["scenarios"][0];
     assert_eq!(s["engine"], "ge");

@@ -102,7 +102,9 @@ impl Events {
                 for &sec in &a.sectors {
                     let kappa = match a.effect {
                         CostEffect::CostCut(c) => 1.0 - c,
-                        CostEffect::PartialEffect(beta) => (-beta / (s.sectors[sec].substitution - 1.0)).exp(),
+                        CostEffect::PartialEffect(beta) => {
+                            (-beta / (s.sectors[sec].substitution - 1.0)).exp()
+                        }
                     };
                     f(k, i, j, sec, kappa - 1.0);
                 }

@@ -7,7 +7,9 @@ use crate::ensemble::{Outcome, STATS};
 use crate::metrics::Partner;
 use crate::scenario::Scenario;
 
-pub const HEADER: [&str; 8] = ["scenario", "year", "metric", "region", "partner", "sector", "stat", "value"];
+pub const HEADER: [&str; 8] = [
+    "scenario", "year", "metric", "region", "partner", "sector", "stat", "value",
+];
 
 /// Writes the header line.
 pub fn write_header<W: Write>(out: &mut csv::Writer<W>) -> csv::Result<()> {
@@ -17,7 +19,11 @@ pub fn write_header<W: Write>(out: &mut csv::Writer<W>) -> csv::Result<()> {
 /// Writes every row of one scenario's outcome: for each series and year the `path` row,
 /// then the Monte Carlo statistics; rows without a value are left out. Values use the
 /// shortest text that reads back as the same f64.
-pub fn write_rows<W: Write>(out: &mut csv::Writer<W>, scenario: &Scenario, outcome: &Outcome) -> csv::Result<()> {
+pub fn write_rows<W: Write>(
+    out: &mut csv::Writer<W>,
+    scenario: &Scenario,
+    outcome: &Outcome,
+) -> csv::Result<()> {
     let stem = scenario.stem();
     let t_count = outcome.years.len();
     let mut year_buf = itoa_buf();
@@ -29,7 +35,9 @@ pub fn write_rows<W: Write>(out: &mut csv::Writer<W>, scenario: &Scenario, outco
         for (t, year) in outcome.years.iter().enumerate() {
             let idx = series * t_count + t;
             let partner = match key.partner {
-                Partner::Top => outcome.path_top[idx].map_or("", |r| scenario.regions[r].id.as_str()),
+                Partner::Top => {
+                    outcome.path_top[idx].map_or("", |r| scenario.regions[r].id.as_str())
+                }
                 _ => key.partner_id(scenario),
             };
             year_buf.clear();
@@ -40,7 +48,16 @@ pub fn write_rows<W: Write>(out: &mut csv::Writer<W>, scenario: &Scenario, outco
                 }
                 value_buf.clear();
                 value_buf.push_str(&format_value(v));
-                out.write_record([stem.as_str(), year_buf.as_str(), metric, region, partner, sector, stat, value_buf.as_str()])
+                out.write_record([
+                    stem.as_str(),
+                    year_buf.as_str(),
+                    metric,
+                    region,
+                    partner,
+                    sector,
+                    stat,
+                    value_buf.as_str(),
+                ])
             };
             row("path", outcome.path[idx], &mut value_buf)?;
             if let Some(stats) = &outcome.stats {
@@ -60,5 +77,9 @@ fn itoa_buf() -> String {
 /// Shortest decimal text that parses back to exactly `v` (Rust's float formatting
 /// guarantees the round trip); `-0` is written as `0`.
 pub fn format_value(v: f64) -> String {
-    if v == 0.0 { "0".to_string() } else { format!("{v}") }
+    if v == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{v}")
+    }
 }

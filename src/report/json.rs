@@ -51,19 +51,28 @@ fn opt(values: &[f64]) -> Vec<Option<f64>> {
     values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect()
 }
 
-pub fn report<'a>(scenario: &'a Scenario, engine: crate::scenario::EngineKind, outcome: &'a Outcome) -> ScenarioReport<'a> {
+pub fn report<'a>(
+    scenario: &'a Scenario,
+    engine: crate::scenario::EngineKind,
+    outcome: &'a Outcome,
+) -> ScenarioReport<'a> {
     let mut series = Vec::with_capacity(outcome.keys.len());
     for (i, key) in outcome.keys.iter().enumerate() {
         let path = outcome.path_of(i);
         let has_value = path.iter().any(|v| !v.is_nan())
-            || outcome.stat_of(0, i).is_some_and(|m| m.iter().any(|v| !v.is_nan()));
+            || outcome
+                .stat_of(0, i)
+                .is_some_and(|m| m.iter().any(|v| !v.is_nan()));
         if !has_value {
             continue;
         }
         let t = outcome.years.len();
         let stat = |k: usize| outcome.stat_of(k, i).map(opt);
         let top_partner = (key.partner == Partner::Top).then(|| {
-            outcome.path_top[i * t..(i + 1) * t].iter().map(|r| r.map(|r| scenario.regions[r].id.as_str())).collect()
+            outcome.path_top[i * t..(i + 1) * t]
+                .iter()
+                .map(|r| r.map(|r| scenario.regions[r].id.as_str()))
+                .collect()
         });
         debug_assert_eq!(STATS.len(), 6);
         series.push(SeriesReport {

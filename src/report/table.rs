@@ -30,16 +30,27 @@ pub fn human(v: f64, metric: Metric) -> String {
 
 fn new_table(header: Vec<&str>) -> Table {
     let mut t = Table::new();
-    t.load_style(UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Disabled).set_header(header);
+    t.load_style(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header);
     t
 }
 
 /// One row per series: base-year value, then path and bands at `year`.
 pub fn run_table(scenario: &Scenario, outcome: &Outcome, year: i32) -> String {
-    let Some(t) = outcome.years.iter().position(|y| *y == year) else { return String::new() };
+    let Some(t) = outcome.years.iter().position(|y| *y == year) else {
+        return String::new();
+    };
     let year_s = year.to_string();
     let base_s = outcome.years[0].to_string();
-    let mut header = vec!["metric", "region", "partner", "sector", base_s.as_str(), year_s.as_str()];
+    let mut header = vec![
+        "metric",
+        "region",
+        "partner",
+        "sector",
+        base_s.as_str(),
+        year_s.as_str(),
+    ];
     if outcome.stats.is_some() {
         header.extend(["mean", "p5", "p50", "p95"]);
     }
@@ -51,7 +62,8 @@ pub fn run_table(scenario: &Scenario, outcome: &Outcome, year: i32) -> String {
             continue;
         }
         let partner = match key.partner {
-            Partner::Top => outcome.path_top[i * tc + t].map_or(String::new(), |r| scenario.regions[r].id.clone()),
+            Partner::Top => outcome.path_top[i * tc + t]
+                .map_or(String::new(), |r| scenario.regions[r].id.clone()),
             _ => key.partner_id(scenario).to_string(),
         };
         let mut row = vec![
@@ -64,7 +76,11 @@ pub fn run_table(scenario: &Scenario, outcome: &Outcome, year: i32) -> String {
         ];
         if outcome.stats.is_some() {
             for stat in [0, 1, 3, 5] {
-                row.push(outcome.stat_of(stat, i).map_or("–".into(), |s| human(s[t], key.metric)));
+                row.push(
+                    outcome
+                        .stat_of(stat, i)
+                        .map_or("–".into(), |s| human(s[t], key.metric)),
+                );
             }
         }
         table.add_row(row);
@@ -89,11 +105,24 @@ pub struct CompareRow {
 
 /// The comparison table: each scenario's value with the difference to the first.
 pub fn compare_table(metric: Metric, rows: &[CompareRow]) -> String {
-    let mut table = new_table(vec!["scenario", "partner", "path", "Δ vs first", "Δ %", "mean", "p5", "p95"]);
+    let mut table = new_table(vec![
+        "scenario",
+        "partner",
+        "path",
+        "Δ vs first",
+        "Δ %",
+        "mean",
+        "p5",
+        "p95",
+    ]);
     let first = rows.first().map_or(f64::NAN, |r| r.path);
     for r in rows {
         let diff = r.path - first;
-        let pct = if first != 0.0 { format!("{:+.2}%", 100.0 * diff / first.abs()) } else { "–".into() };
+        let pct = if first != 0.0 {
+            format!("{:+.2}%", 100.0 * diff / first.abs())
+        } else {
+            "–".into()
+        };
         let signed = if diff.is_nan() {
             "–".to_string()
         } else if diff >= 0.0 {
@@ -107,7 +136,11 @@ pub fn compare_table(metric: Metric, rows: &[CompareRow]) -> String {
             r.partner.clone(),
             human(r.path, metric),
             signed,
-            if r.path.is_nan() || first.is_nan() { "–".into() } else { pct },
+            if r.path.is_nan() || first.is_nan() {
+                "–".into()
+            } else {
+                pct
+            },
             opt(r.mean),
             opt(r.p5),
             opt(r.p95),

@@ -11,15 +11,42 @@ pub const PREFIX: &str = "bundled";
 
 /// (file name, contents) of every bundled file, scenarios first in teaching order.
 pub const FILES: &[(&str, &str)] = &[
-    ("tutorial-three-regions.toml", include_str!("../../scenarios/tutorial-three-regions.toml")),
-    ("pak-rus-baseline.toml", include_str!("../../scenarios/pak-rus-baseline.toml")),
-    ("pak-rus-mous-2024.toml", include_str!("../../scenarios/pak-rus-mous-2024.toml")),
-    ("pak-rus-on-schedule.toml", include_str!("../../scenarios/pak-rus-on-schedule.toml")),
-    ("pak-rus-sanctions-friction.toml", include_str!("../../scenarios/pak-rus-sanctions-friction.toml")),
-    ("pak-us-tariff-shock.toml", include_str!("../../scenarios/pak-us-tariff-shock.toml")),
-    ("eu-enlargement-2000.toml", include_str!("../../scenarios/eu-enlargement-2000.toml")),
-    ("data/baseline-flows-2024.csv", include_str!("../../scenarios/data/baseline-flows-2024.csv")),
-    ("data/wiod-44-countries-2000.csv", include_str!("../../scenarios/data/wiod-44-countries-2000.csv")),
+    (
+        "tutorial-three-regions.toml",
+        include_str!("../../scenarios/tutorial-three-regions.toml"),
+    ),
+    (
+        "pak-rus-baseline.toml",
+        include_str!("../../scenarios/pak-rus-baseline.toml"),
+    ),
+    (
+        "pak-rus-mous-2024.toml",
+        include_str!("../../scenarios/pak-rus-mous-2024.toml"),
+    ),
+    (
+        "pak-rus-on-schedule.toml",
+        include_str!("../../scenarios/pak-rus-on-schedule.toml"),
+    ),
+    (
+        "pak-rus-sanctions-friction.toml",
+        include_str!("../../scenarios/pak-rus-sanctions-friction.toml"),
+    ),
+    (
+        "pak-us-tariff-shock.toml",
+        include_str!("../../scenarios/pak-us-tariff-shock.toml"),
+    ),
+    (
+        "eu-enlargement-2000.toml",
+        include_str!("../../scenarios/eu-enlargement-2000.toml"),
+    ),
+    (
+        "data/baseline-flows-2024.csv",
+        include_str!("../../scenarios/data/baseline-flows-2024.csv"),
+    ),
+    (
+        "data/wiod-44-countries-2000.csv",
+        include_str!("../../scenarios/data/wiod-44-countries-2000.csv"),
+    ),
 ];
 
 /// Paths of the bundled scenario files (not their data tables).
@@ -39,7 +66,10 @@ pub fn is_bundled(path: &Path) -> bool {
 /// The text of a bundled file.
 pub fn contents(path: &Path) -> Option<&'static str> {
     let rel = path.strip_prefix(PREFIX).ok()?;
-    FILES.iter().find(|(name, _)| Path::new(name) == rel).map(|(_, text)| *text)
+    FILES
+        .iter()
+        .find(|(name, _)| Path::new(name) == rel)
+        .map(|(_, text)| *text)
 }
 
 /// Serves bundled files; anything else comes from the disk.

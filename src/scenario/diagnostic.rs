@@ -31,11 +31,21 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, message: message.into(), location: None, label: None, help: Vec::new(), related: Vec::new() }
+        Self {
+            severity: Severity::Error,
+            message: message.into(),
+            location: None,
+            label: None,
+            help: Vec::new(),
+            related: Vec::new(),
+        }
     }
 
     pub fn warning(message: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, ..Self::error(message) }
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(message)
+        }
     }
 
     pub fn at(mut self, location: Location) -> Self {
@@ -118,22 +128,40 @@ impl Diagnostic {
                 if let Some(label) = &self.label {
                     ann = ann.label(label.as_str());
                 }
-                let mut snippet = Snippet::source(file.text.as_str()).path(path).fold(true).annotation(ann);
+                let mut snippet = Snippet::source(file.text.as_str())
+                    .path(path)
+                    .fold(true)
+                    .annotation(ann);
                 for (other, label) in &self.related {
-                    if other.file == loc.file && other.span.end <= len && file.text.is_char_boundary(other.span.start) {
+                    if other.file == loc.file
+                        && other.span.end <= len
+                        && file.text.is_char_boundary(other.span.start)
+                    {
                         let end = file.text[other.span.start..other.span.end.max(other.span.start)]
                             .find('\n')
                             .map_or(other.span.end, |nl| other.span.start + nl);
-                        snippet = snippet.annotation(AnnotationKind::Context.span(other.span.start..end).label(label.as_str()));
+                        snippet = snippet.annotation(
+                            AnnotationKind::Context
+                                .span(other.span.start..end)
+                                .label(label.as_str()),
+                        );
                     }
                 }
                 title.element(snippet)
             }
             None => Group::with_title(title),
         };
-        let group = self.help.iter().fold(group, |g, h| g.element(Level::HELP.message(h.as_str())));
+        let group = self
+            .help
+            .iter()
+            .fold(group, |g, h| g.element(Level::HELP.message(h.as_str())));
         groups.push(group);
-        let renderer = if color { Renderer::styled() } else { Renderer::plain() }.decor_style(DecorStyle::Ascii);
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        }
+        .decor_style(DecorStyle::Ascii);
         renderer.render(&groups)
     }
 }
@@ -180,10 +208,18 @@ impl Diagnostics {
 }
 
 /// The closest candidate to `word`, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)

@@ -59,11 +59,17 @@ impl Value {
 
 impl Table {
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
     }
 
     pub fn key(&self, key: &str) -> Option<&Key> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(k, _)| k)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, _)| k)
     }
 
     /// Sets `key`, replacing an existing entry in place or appending.
@@ -91,7 +97,11 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<Table>
         failed = true;
         let span = e.span().unwrap_or(0..0);
         let message = e.message().trim().trim_end_matches('.').to_string();
-        let message = if message.is_empty() { "invalid TOML".to_string() } else { message };
+        let message = if message.is_empty() {
+            "invalid TOML".to_string()
+        } else {
+            message
+        };
         diags.push(
             Diagnostic::error(format!("invalid TOML: {message}"))
                 .at(Location::new(file, span))
@@ -106,15 +116,26 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<Table>
     Some(convert_table(file, root.get_ref(), span, diags))
 }
 
-fn convert_table(file: FileId, t: &DeTable<'_>, span: std::ops::Range<usize>, diags: &mut Diagnostics) -> Table {
+fn convert_table(
+    file: FileId,
+    t: &DeTable<'_>,
+    span: std::ops::Range<usize>,
+    diags: &mut Diagnostics,
+) -> Table {
     let entries = t
         .iter()
         .map(|(k, v)| {
-            let key = Key { name: k.get_ref().to_string(), loc: Location::new(file, k.span()) };
+            let key = Key {
+                name: k.get_ref().to_string(),
+                loc: Location::new(file, k.span()),
+            };
             (key, convert(file, v, diags))
         })
         .collect();
-    Table { entries, loc: Location::new(file, span) }
+    Table {
+        entries,
+        loc: Location::new(file, span),
+    }
 }
 
 fn convert(file: FileId, v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Node {
@@ -127,7 +148,10 @@ fn convert(file: FileId, v: &Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> N
                 Some(rest) => (true, rest.to_string()),
                 None => (false, digits.trim_start_matches('+').to_string()),
             };
-            let body = body.trim_start_matches("0x").trim_start_matches("0o").trim_start_matches("0b");
+            let body = body
+                .trim_start_matches("0x")
+                .trim_start_matches("0o")
+                .trim_start_matches("0b");
             match i64::from_str_radix(body, i.radix()) {
                 Ok(n) => Value::Integer(if neg { -n } else { n }),
                 Err(_) => {

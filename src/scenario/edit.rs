@@ -23,10 +23,13 @@ pub struct Assignment {
 impl Assignment {
     /// Parses `agreement.agri-mou.probability=0.8`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (path, value) =
-            text.split_once('=').ok_or_else(|| format!("`{text}` is not PATH=VALUE, e.g. agreement.agri-mou.probability=0.8"))?;
+        let (path, value) = text.split_once('=').ok_or_else(|| {
+            format!("`{text}` is not PATH=VALUE, e.g. agreement.agri-mou.probability=0.8")
+        })?;
         let target = Target::parse(path.trim())?;
-        let value = target.parse_value(value).map_err(|e| format!("{}: {e}", target))?;
+        let value = target
+            .parse_value(value)
+            .map_err(|e| format!("{}: {e}", target))?;
         Ok(Self { target, value })
     }
 }
@@ -38,7 +41,10 @@ pub enum EditError {
     #[error("the file is not valid TOML: {0}")]
     Toml(#[from] toml_edit::TomlError),
     #[error("cannot write `{path}`: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The new contents of the files an edit touches.
@@ -52,7 +58,12 @@ pub struct EditedFiles {
 
 /// Applies assignments to the text of the scenario file `path`. `merged` is the
 /// scenario as loaded (with its parents), used to know which ids exist.
-pub fn apply(path: &Path, text: &str, merged: &Scenario, edits: &[Assignment]) -> Result<EditedFiles, EditError> {
+pub fn apply(
+    path: &Path,
+    text: &str,
+    merged: &Scenario,
+    edits: &[Assignment],
+) -> Result<EditedFiles, EditError> {
     let mut doc: DocumentMut = text.parse()?;
     let mut csv: Option<(PathBuf, String)> = None;
     for edit in edits {
@@ -60,24 +71,39 @@ pub fn apply(path: &Path, text: &str, merged: &Scenario, edits: &[Assignment]) -
         let value = toml_value(edit.value);
         match &edit.target {
             Target::Scenario { field } => {
-                let table = doc.entry("scenario").or_insert_with(|| Item::Table(Table::new()));
+                let table = doc
+                    .entry("scenario")
+                    .or_insert_with(|| Item::Table(Table::new()));
                 let Some(t) = table.as_table_like_mut() else {
                     return Err(EditError::Invalid("[scenario] is not a table".into()));
                 };
                 set_preserving(t, field, value);
             }
-            Target::Sector { id, field } | Target::Agreement { id, field } | Target::Shock { id, field } => {
+            Target::Sector { id, field }
+            | Target::Agreement { id, field }
+            | Target::Shock { id, field } => {
                 let kind = edit.target.section();
                 upsert_entry(&mut doc, kind, &[("id", id.as_str())], field, value)?;
             }
             Target::Growth { region, sector } => {
-                upsert_entry(&mut doc, "growth", &[("region", region.as_str()), ("sector", sector.as_str())], "rate", value)?;
+                upsert_entry(
+                    &mut doc,
+                    "growth",
+                    &[("region", region.as_str()), ("sector", sector.as_str())],
+                    "rate",
+                    value,
+                )?;
             }
             Target::Flow { from, to, sector } => {
-                let key = [("from", from.as_str()), ("to", to.as_str()), ("sector", sector.as_str())];
+                let key = [
+                    ("from", from.as_str()),
+                    ("to", to.as_str()),
+                    ("sector", sector.as_str()),
+                ];
                 if find_entry(&mut doc, "flow", &key).is_none()
                     && let Some((csv_path, csv_text)) = own_csv(path, &doc, csv.as_ref())
-                    && let Some(new_text) = replace_csv_value(&csv_text, from, to, sector, edit.value.as_f64())
+                    && let Some(new_text) =
+                        replace_csv_value(&csv_text, from, to, sector, edit.value.as_f64())
                 {
                     csv = Some((csv_path, new_text));
                     continue;
@@ -86,37 +112,63 @@ pub fn apply(path: &Path, text: &str, merged: &Scenario, edits: &[Assignment]) -
             }
         }
     }
-    Ok(EditedFiles { scenario_text: doc.to_string(), csv })
+    Ok(EditedFiles {
+        scenario_text: doc.to_string(),
+        csv,
+    })
 }
 
 fn check_exists(s: &Scenario, target: &Target) -> Result<(), EditError> {
     let suggest = |id: &str, ids: Vec<&str>, kind: &str| -> EditError {
-        let hint = super::diagnostic::did_you_mean(id, ids.iter().copied())
-            .map_or_else(|| format!(" (known: {})", ids.join(", ")), |s| format!(" (did you mean `{s}`?)"));
+        let hint = super::diagnostic::did_you_mean(id, ids.iter().copied()).map_or_else(
+            || format!(" (known: {})", ids.join(", ")),
+            |s| format!(" (did you mean `{s}`?)"),
+        );
         EditError::Invalid(format!("{target}: no {kind} `{id}` in this scenario{hint}"))
     };
     match target {
         Target::Scenario { .. } => Ok(()),
-        Target::Sector { id, .. } if s.sector_index(id).is_none() => {
-            Err(suggest(id, s.sectors.iter().map(|x| x.id.as_str()).collect(), "sector"))
-        }
-        Target::Agreement { id, .. } if !s.agreements.iter().any(|a| &a.id == id) => {
-            Err(suggest(id, s.agreements.iter().map(|x| x.id.as_str()).collect(), "agreement"))
-        }
-        Target::Shock { id, .. } if !s.shocks.iter().any(|a| &a.id == id) => {
-            Err(suggest(id, s.shocks.iter().map(|x| x.id.as_str()).collect(), "shock"))
-        }
-        Target::Growth { region, sector } | Target::Flow { to: region, sector, .. } => {
+        Target::Sector { id, .. } if s.sector_index(id).is_none() => Err(suggest(
+            id,
+            s.sectors.iter().map(|x| x.id.as_str()).collect(),
+            "sector",
+        )),
+        Target::Agreement { id, .. } if !s.agreements.iter().any(|a| &a.id == id) => Err(suggest(
+            id,
+            s.agreements.iter().map(|x| x.id.as_str()).collect(),
+            "agreement",
+        )),
+        Target::Shock { id, .. } if !s.shocks.iter().any(|a| &a.id == id) => Err(suggest(
+            id,
+            s.shocks.iter().map(|x| x.id.as_str()).collect(),
+            "shock",
+        )),
+        Target::Growth { region, sector }
+        | Target::Flow {
+            to: region, sector, ..
+        } => {
             if s.region_index(region).is_none() {
-                return Err(suggest(region, s.regions.iter().map(|x| x.id.as_str()).collect(), "region"));
+                return Err(suggest(
+                    region,
+                    s.regions.iter().map(|x| x.id.as_str()).collect(),
+                    "region",
+                ));
             }
             if let Target::Flow { from, .. } = target
                 && s.region_index(from).is_none()
             {
-                return Err(suggest(from, s.regions.iter().map(|x| x.id.as_str()).collect(), "region"));
+                return Err(suggest(
+                    from,
+                    s.regions.iter().map(|x| x.id.as_str()).collect(),
+                    "region",
+                ));
             }
             if sector != "*" && s.sector_index(sector).is_none() {
-                return Err(suggest(sector, s.sectors.iter().map(|x| x.id.as_str()).collect(), "sector"));
+                return Err(suggest(
+                    sector,
+                    s.sectors.iter().map(|x| x.id.as_str()).collect(),
+                    "sector",
+                ));
             }
             Ok(())
         }
@@ -149,13 +201,21 @@ fn set_preserving(t: &mut dyn toml_edit::TableLike, key: &str, mut value: Value)
 }
 
 fn matches(t: &dyn toml_edit::TableLike, key: &[(&str, &str)]) -> bool {
-    key.iter().all(|(k, v)| t.get(k).and_then(Item::as_str) == Some(*v))
+    key.iter()
+        .all(|(k, v)| t.get(k).and_then(Item::as_str) == Some(*v))
 }
 
 /// The entry of `kind` matching `key` in this file, as a table-like, if present.
-fn find_entry<'d>(doc: &'d mut DocumentMut, kind: &str, key: &[(&str, &str)]) -> Option<&'d mut dyn toml_edit::TableLike> {
+fn find_entry<'d>(
+    doc: &'d mut DocumentMut,
+    kind: &str,
+    key: &[(&str, &str)],
+) -> Option<&'d mut dyn toml_edit::TableLike> {
     match doc.get_mut(kind)? {
-        Item::ArrayOfTables(aot) => aot.iter_mut().find(|t| matches(*t, key)).map(|t| t as &mut dyn toml_edit::TableLike),
+        Item::ArrayOfTables(aot) => aot
+            .iter_mut()
+            .find(|t| matches(*t, key))
+            .map(|t| t as &mut dyn toml_edit::TableLike),
         Item::Value(Value::Array(arr)) => arr
             .iter_mut()
             .filter_map(Value::as_inline_table_mut)
@@ -166,7 +226,13 @@ fn find_entry<'d>(doc: &'d mut DocumentMut, kind: &str, key: &[(&str, &str)]) ->
 }
 
 /// Sets `field` on the matching entry, or appends an override entry with the key fields.
-fn upsert_entry(doc: &mut DocumentMut, kind: &str, key: &[(&str, &str)], field: &str, value: Value) -> Result<(), EditError> {
+fn upsert_entry(
+    doc: &mut DocumentMut,
+    kind: &str,
+    key: &[(&str, &str)],
+    field: &str,
+    value: Value,
+) -> Result<(), EditError> {
     if let Some(t) = find_entry(doc, kind, key) {
         set_preserving(t, field, value);
         return Ok(());
@@ -182,7 +248,11 @@ fn upsert_entry(doc: &mut DocumentMut, kind: &str, key: &[(&str, &str)], field: 
             arr.push_formatted(Value::InlineTable(t).decorated("\n  ", ""));
         }
         Some(Item::ArrayOfTables(aot)) => aot.push(new_entry(key, field, value)),
-        Some(_) => return Err(EditError::Invalid(format!("`{kind}` in this file is not an array of tables"))),
+        Some(_) => {
+            return Err(EditError::Invalid(format!(
+                "`{kind}` in this file is not an array of tables"
+            )));
+        }
         None => {
             let mut aot = ArrayOfTables::new();
             aot.push(new_entry(key, field, value));
@@ -203,7 +273,11 @@ fn new_entry(key: &[(&str, &str)], field: &str, value: Value) -> Table {
 }
 
 /// The flows CSV this file itself declares, with its current (possibly already edited) text.
-fn own_csv(path: &Path, doc: &DocumentMut, edited: Option<&(PathBuf, String)>) -> Option<(PathBuf, String)> {
+fn own_csv(
+    path: &Path,
+    doc: &DocumentMut,
+    edited: Option<&(PathBuf, String)>,
+) -> Option<(PathBuf, String)> {
     let rel = doc.get("data")?.get("flows")?.as_str()?;
     let csv_path = path.parent().unwrap_or(Path::new("")).join(rel);
     if let Some((p, text)) = edited
@@ -239,7 +313,13 @@ fn replace_csv_value(text: &str, from: &str, to: &str, sector: &str, value: f64)
             let new_cells: Vec<String> = cells
                 .iter()
                 .enumerate()
-                .map(|(i, c)| if i == cv { crate::report::csv_out::format_value(value) } else { (*c).to_string() })
+                .map(|(i, c)| {
+                    if i == cv {
+                        crate::report::csv_out::format_value(value)
+                    } else {
+                        (*c).to_string()
+                    }
+                })
                 .collect();
             out.push_str(&new_cells.join(","));
             out.push_str(&line[body.len()..]);
@@ -253,10 +333,22 @@ fn replace_csv_value(text: &str, from: &str, to: &str, sector: &str, value: f64)
 /// Replaces `path` with `contents` atomically: a temporary file in the same folder is
 /// written and flushed to disk, then renamed over the original. Keeps the file's permissions.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<(), EditError> {
-    let err = |source| EditError::Write { path: path.to_path_buf(), source };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map_or_else(|| "scenario".into(), |n| n.to_string_lossy().into_owned());
-    let mut tmp = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(dir).map_err(err)?;
+    let err = |source| EditError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "scenario".into(), |n| n.to_string_lossy().into_owned());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(err)?;
     tmp.write_all(contents.as_bytes()).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     if let Ok(meta) = std::fs::metadata(path) {
@@ -283,7 +375,10 @@ pub fn set_in_file(path: &Path, edits: &[Assignment], color: bool) -> Result<Set
         .map_err(|e| EditError::Invalid(format!("cannot read `{}`: {e}", path.display())))?;
     let loaded = load_str(path, &text);
     let (scenario, _, _) = loaded.into_result().map_err(|(d, sources)| {
-        EditError::Invalid(format!("the scenario has problems; fix them before using set:\n{}", d.render(&sources, color)))
+        EditError::Invalid(format!(
+            "the scenario has problems; fix them before using set:\n{}",
+            d.render(&sources, color)
+        ))
     })?;
     let edited = apply(path, &text, &scenario, edits)?;
     // Validate exactly what would be written (an edited CSV is checked by its rules above).
@@ -302,7 +397,10 @@ pub fn set_in_file(path: &Path, edits: &[Assignment], color: bool) -> Result<Set
         if !matches!(e.target, Target::Flow { .. })
             && new_scenario.get_param(&e.target).map(|v| v.as_f64()) != Some(e.value.as_f64())
         {
-            return Err(EditError::Invalid(format!("{} did not take the value {}", e.target, e.value)));
+            return Err(EditError::Invalid(format!(
+                "{} did not take the value {}",
+                e.target, e.value
+            )));
         }
     }
     if let Some((csv_path, csv_text)) = &edited.csv {
@@ -312,7 +410,10 @@ pub fn set_in_file(path: &Path, edits: &[Assignment], color: bool) -> Result<Set
         write_atomic(path, &edited.scenario_text)?;
     }
     Ok(SetReport {
-        changed: edits.iter().map(|e| format!("{} = {}", e.target, e.value)).collect(),
+        changed: edits
+            .iter()
+            .map(|e| format!("{} = {}", e.target, e.value))
+            .collect(),
         csv: edited.csv.map(|(p, _)| p),
     })
 }

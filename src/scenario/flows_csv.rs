@@ -30,30 +30,50 @@ pub(crate) fn read(
     region_ids: &[String],
     sector_ids: &[String],
 ) -> Vec<Flow> {
-    let Some((file, text)) = read_text(path, files, sources, diags, Some(referenced_at)) else { return Vec::new() };
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes());
+    let Some((file, text)) = read_text(path, files, sources, diags, Some(referenced_at)) else {
+        return Vec::new();
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let header_loc = Location::new(file, 0..text.find('\n').unwrap_or(text.len()));
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            diags.push(Diagnostic::error(format!("cannot read the CSV header: {e}")).at(header_loc));
+            diags
+                .push(Diagnostic::error(format!("cannot read the CSV header: {e}")).at(header_loc));
             return Vec::new();
         }
     };
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let (Some(c_from), Some(c_to), Some(c_sector), Some(c_value)) = (col("from"), col("to"), col("sector"), col("value"))
+    let (Some(c_from), Some(c_to), Some(c_sector), Some(c_value)) =
+        (col("from"), col("to"), col("sector"), col("value"))
     else {
         diags.push(
             Diagnostic::error("the flows table needs the header `from,to,sector,value`")
                 .at(header_loc)
-                .label(format!("found `{}`", headers.iter().collect::<Vec<_>>().join(",")))
-                .help("the first line names the columns: from,to,sector,value (and optionally note)"),
+                .label(format!(
+                    "found `{}`",
+                    headers.iter().collect::<Vec<_>>().join(",")
+                ))
+                .help(
+                    "the first line names the columns: from,to,sector,value (and optionally note)",
+                ),
         );
         return Vec::new();
     };
     let c_note = col("note");
     for (i, h) in headers.iter().enumerate() {
-        if ![Some(c_from), Some(c_to), Some(c_sector), Some(c_value), c_note].contains(&Some(i)) {
+        if ![
+            Some(c_from),
+            Some(c_to),
+            Some(c_sector),
+            Some(c_value),
+            c_note,
+        ]
+        .contains(&Some(i))
+        {
             diags.push(
                 Diagnostic::error(format!("unknown column `{h}` in the flows table"))
                     .at(header_loc.clone())
@@ -71,10 +91,16 @@ pub(crate) fn read(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let at = e.position().map_or(start, |p| usize::try_from(p.byte()).unwrap_or(start));
-                let end = text[at.min(text.len())..].find('\n').map_or(text.len(), |n| at + n);
+                let at = e
+                    .position()
+                    .map_or(start, |p| usize::try_from(p.byte()).unwrap_or(start));
+                let end = text[at.min(text.len())..]
+                    .find('\n')
+                    .map_or(text.len(), |n| at + n);
                 let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
                         format!("this row has {len} fields, but the header has {expected_len}")
                     }
                     csv::ErrorKind::Utf8 { .. } => "this row is not UTF-8 text".to_string(),
@@ -90,8 +116,11 @@ pub(crate) fn read(
         }
         if flows.len() >= budget.min(limits::MAX_FLOWS) {
             diags.push(
-                Diagnostic::error(format!("more than {} flows: over the limit", limits::MAX_FLOWS))
-                    .at(Location::new(file, start..start)),
+                Diagnostic::error(format!(
+                    "more than {} flows: over the limit",
+                    limits::MAX_FLOWS
+                ))
+                .at(Location::new(file, start..start)),
             );
             break;
         }
@@ -112,7 +141,9 @@ pub(crate) fn read(
             let raw = record.get(c).unwrap_or("").trim();
             let r = lookup(kind, raw);
             if r.is_none() {
-                let mut d = Diagnostic::error(format!("unknown {what} id `{raw}` in the flows table")).at(cell_loc(c));
+                let mut d =
+                    Diagnostic::error(format!("unknown {what} id `{raw}` in the flows table"))
+                        .at(cell_loc(c));
                 if let Some(s) = did_you_mean(raw, known.iter().map(String::as_str)) {
                     d = d.help(format!("did you mean `{s}`?"));
                 }
@@ -127,16 +158,27 @@ pub(crate) fn read(
         let value = match raw_value.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
             Ok(v) => {
-                bad(Diagnostic::error(format!("flow value {v} must be finite and >= 0")).at(cell_loc(c_value)));
+                bad(
+                    Diagnostic::error(format!("flow value {v} must be finite and >= 0"))
+                        .at(cell_loc(c_value)),
+                );
                 None
             }
             Err(_) => {
-                bad(Diagnostic::error(format!("flow value `{raw_value}` is not a number")).at(cell_loc(c_value)));
+                bad(
+                    Diagnostic::error(format!("flow value `{raw_value}` is not a number"))
+                        .at(cell_loc(c_value)),
+                );
                 None
             }
         };
-        let (Some(from), Some(to), Some(sector), Some(value)) = (from, to, sector, value) else { continue };
-        if let Some(first_line) = seen.insert((from, to, sector), record.position().map_or(0, csv::Position::line)) {
+        let (Some(from), Some(to), Some(sector), Some(value)) = (from, to, sector, value) else {
+            continue;
+        };
+        if let Some(first_line) = seen.insert(
+            (from, to, sector),
+            record.position().map_or(0, csv::Position::line),
+        ) {
             bad(Diagnostic::error(format!(
                 "duplicate flow ({}, {}, {}) in the flows table",
                 region_ids[from], region_ids[to], sector_ids[sector]
@@ -145,13 +187,26 @@ pub(crate) fn read(
             .help(format!("first given on line {first_line}")));
             continue;
         }
-        let note = c_note.and_then(|c| record.get(c)).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-        flows.push(Flow { from, to, sector, value, note });
+        let note = c_note
+            .and_then(|c| record.get(c))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        flows.push(Flow {
+            from,
+            to,
+            sector,
+            value,
+            note,
+        });
     }
     if errors > MAX_CELL_ERRORS {
         diags.push(
-            Diagnostic::error(format!("{} more problems in this flows table were not listed", errors - MAX_CELL_ERRORS))
-                .at(Location::new(file, 0..0)),
+            Diagnostic::error(format!(
+                "{} more problems in this flows table were not listed",
+                errors - MAX_CELL_ERRORS
+            ))
+            .at(Location::new(file, 0..0)),
         );
     }
     flows

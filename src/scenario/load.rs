@@ -15,14 +15,42 @@ use super::{Scenario, limits, validate};
 
 pub const LIMIT_EXTENDS_DEPTH: usize = 16;
 
-pub(crate) const TOP_KEYS: &[&str] =
-    &["format", "extends", "scenario", "data", "region", "bloc", "sector", "growth", "flow", "agreement", "shock"];
-pub(crate) const SCENARIO_KEYS: &[&str] =
-    &["name", "description", "base_year", "horizon", "runs", "seed", "focus", "unit", "engine", "deficits"];
+pub(crate) const TOP_KEYS: &[&str] = &[
+    "format",
+    "extends",
+    "scenario",
+    "data",
+    "region",
+    "bloc",
+    "sector",
+    "growth",
+    "flow",
+    "agreement",
+    "shock",
+];
+pub(crate) const SCENARIO_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "base_year",
+    "horizon",
+    "runs",
+    "seed",
+    "focus",
+    "unit",
+    "engine",
+    "deficits",
+];
 pub(crate) const DATA_KEYS: &[&str] = &["flows"];
 pub(crate) const REGION_KEYS: &[&str] = &["id", "name"];
 pub(crate) const BLOC_KEYS: &[&str] = &["id", "name", "members"];
-pub(crate) const SECTOR_KEYS: &[&str] = &["id", "name", "substitution", "demand_elasticity", "growth", "volatility"];
+pub(crate) const SECTOR_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "substitution",
+    "demand_elasticity",
+    "growth",
+    "volatility",
+];
 pub(crate) const GROWTH_KEYS: &[&str] = &["region", "sector", "rate"];
 pub(crate) const FLOW_KEYS: &[&str] = &["from", "to", "sector", "value", "note"];
 pub(crate) const AGREEMENT_KEYS: &[&str] = &[
@@ -87,7 +115,9 @@ pub struct Loaded {
 
 impl Loaded {
     /// The scenario, or the rendered problems as one string.
-    pub fn into_result(self) -> Result<(Scenario, Diagnostics, SourceMap), (Diagnostics, SourceMap)> {
+    pub fn into_result(
+        self,
+    ) -> Result<(Scenario, Diagnostics, SourceMap), (Diagnostics, SourceMap)> {
         match self.scenario {
             Some(s) if !self.diagnostics.has_errors() => Ok((s, self.diagnostics, self.sources)),
             _ => Err((self.diagnostics, self.sources)),
@@ -132,14 +162,23 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
 
 /// Loads from any [`FileSource`]; `text`, if given, replaces the contents of `path` itself.
 pub fn load_from(path: &Path, text: Option<&str>, files: &dyn FileSource) -> Loaded {
-    let mut cx = Context { sources: SourceMap::default(), diags: Diagnostics::default(), files };
+    let mut cx = Context {
+        sources: SourceMap::default(),
+        diags: Diagnostics::default(),
+        files,
+    };
     let merged = cx.read_chain(path, text.map(str::to_string), &mut Vec::new(), None);
     // Validate even after merge-time errors (unknown keys, duplicates), so that every
     // problem of the file is reported in one go; only unreadable files stop here.
-    let scenario = merged.and_then(|m| validate::validate(&m, path, &mut cx.sources, &mut cx.diags, files));
+    let scenario =
+        merged.and_then(|m| validate::validate(&m, path, &mut cx.sources, &mut cx.diags, files));
     let scenario = scenario.filter(|_| !cx.diags.has_errors());
     cx.diags.sort();
-    Loaded { scenario, diagnostics: cx.diags, sources: cx.sources }
+    Loaded {
+        scenario,
+        diagnostics: cx.diags,
+        sources: cx.sources,
+    }
 }
 
 struct Context<'f> {
@@ -228,14 +267,22 @@ impl Context<'_> {
         }
         if chain.len() > LIMIT_EXTENDS_DEPTH {
             self.diags.push(
-                Diagnostic::error(format!("`extends` chain is deeper than the limit of {LIMIT_EXTENDS_DEPTH} files"))
-                    .at_opt(referenced_at.cloned()),
+                Diagnostic::error(format!(
+                    "`extends` chain is deeper than the limit of {LIMIT_EXTENDS_DEPTH} files"
+                ))
+                .at_opt(referenced_at.cloned()),
             );
             return None;
         }
         let (file, text) = match text {
             Some(t) => (self.sources.add(path.to_path_buf(), t.clone()), t),
-            None => read_text(path, self.files, &mut self.sources, &mut self.diags, referenced_at)?,
+            None => read_text(
+                path,
+                self.files,
+                &mut self.sources,
+                &mut self.diags,
+                referenced_at,
+            )?,
         };
         if text.trim().is_empty() {
             self.diags.push(
@@ -253,7 +300,10 @@ impl Context<'_> {
                     .at(Location::new(file, 0..0))
                     .help("add `format = 1` as the first line"),
             ),
-            Some(Node { value: Value::Integer(1), .. }) => {}
+            Some(Node {
+                value: Value::Integer(1),
+                ..
+            }) => {}
             Some(n) => self.diags.push(
                 Diagnostic::error("unsupported `format`")
                     .at(n.loc.clone())
@@ -264,11 +314,16 @@ impl Context<'_> {
         chain.push(canonical);
         let mut merged = match root.get("extends") {
             None => Some(Merged::default()),
-            Some(Node { value: Value::String(parent), loc }) => {
+            Some(Node {
+                value: Value::String(parent),
+                loc,
+            }) => {
                 let parent_path = path.parent().unwrap_or(Path::new("")).join(parent);
                 let m = self.read_chain(&parent_path, None, chain, Some(loc));
                 if m.is_none() && !self.diags.has_errors() {
-                    self.diags.push(Diagnostic::error("the parent scenario could not be read").at(loc.clone()));
+                    self.diags.push(
+                        Diagnostic::error("the parent scenario could not be read").at(loc.clone()),
+                    );
                 }
                 m
             }
@@ -276,7 +331,10 @@ impl Context<'_> {
                 self.diags.push(
                     Diagnostic::error("`extends` must be a string")
                         .at(n.loc.clone())
-                        .label(format!("expected a relative path, found {}", n.value.type_name())),
+                        .label(format!(
+                            "expected a relative path, found {}",
+                            n.value.type_name()
+                        )),
                 );
                 None
             }
@@ -292,7 +350,10 @@ impl Context<'_> {
 }
 
 fn display_name(p: &Path) -> String {
-    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Reports keys of `table` that are not in `allowed`, with a suggestion.
@@ -322,7 +383,10 @@ fn tables_of<'a>(kind: &str, node: &'a Node, diags: &mut Diagnostics) -> Vec<&'a
                     diags.push(
                         Diagnostic::error(format!("each `{kind}` entry must be a table"))
                             .at(item.loc.clone())
-                            .label(format!("expected a table like {{ id = \"…\" }}, found {}", other.type_name())),
+                            .label(format!(
+                                "expected a table like {{ id = \"…\" }}, found {}",
+                                other.type_name()
+                            )),
                     );
                     None
                 }
@@ -332,7 +396,9 @@ fn tables_of<'a>(kind: &str, node: &'a Node, diags: &mut Diagnostics) -> Vec<&'a
             diags.push(
                 Diagnostic::error(format!("`{kind}` must be an array of tables"))
                     .at(node.loc.clone())
-                    .help(format!("write `[[{kind}]]` (double brackets) for each entry")),
+                    .help(format!(
+                        "write `[[{kind}]]` (double brackets) for each entry"
+                    )),
             );
             Vec::new()
         }
@@ -341,7 +407,9 @@ fn tables_of<'a>(kind: &str, node: &'a Node, diags: &mut Diagnostics) -> Vec<&'a
                 Diagnostic::error(format!("`{kind}` must be an array of tables"))
                     .at(node.loc.clone())
                     .label(format!("found {}", other.type_name()))
-                    .help(format!("write `[[{kind}]]` (double brackets) for each entry")),
+                    .help(format!(
+                        "write `[[{kind}]]` (double brackets) for each entry"
+                    )),
             );
             Vec::new()
         }
@@ -349,13 +417,20 @@ fn tables_of<'a>(kind: &str, node: &'a Node, diags: &mut Diagnostics) -> Vec<&'a
 }
 
 fn static_kind(kind: &str) -> &'static str {
-    TOP_KEYS.iter().find(|k| **k == kind).copied().unwrap_or("?")
+    TOP_KEYS
+        .iter()
+        .find(|k| **k == kind)
+        .copied()
+        .unwrap_or("?")
 }
 
 /// Text of a string field used as a merge key, reporting a missing or mistyped one.
 fn key_str<'a>(t: &'a Table, field: &str, kind: &str, diags: &mut Diagnostics) -> Option<&'a str> {
     match t.get(field) {
-        Some(Node { value: Value::String(s), .. }) => Some(s),
+        Some(Node {
+            value: Value::String(s),
+            ..
+        }) => Some(s),
         Some(n) => {
             diags.push(
                 Diagnostic::error(format!("`{field}` of a `{kind}` must be a string"))
@@ -377,7 +452,9 @@ fn key_str<'a>(t: &'a Table, field: &str, kind: &str, diags: &mut Diagnostics) -
 
 fn merge_file(m: &mut Merged, root: &Table, diags: &mut Diagnostics) {
     for (section, allowed) in [("scenario", SCENARIO_KEYS), ("data", DATA_KEYS)] {
-        let Some(node) = root.get(section) else { continue };
+        let Some(node) = root.get(section) else {
+            continue;
+        };
         let Value::Table(t) = &node.value else {
             diags.push(
                 Diagnostic::error(format!("`{section}` must be a table"))
@@ -387,7 +464,11 @@ fn merge_file(m: &mut Merged, root: &Table, diags: &mut Diagnostics) {
             continue;
         };
         check_keys(t, allowed, &format!("in [{section}]"), diags);
-        let slot = if section == "scenario" { &mut m.scenario } else { &mut m.data };
+        let slot = if section == "scenario" {
+            &mut m.scenario
+        } else {
+            &mut m.data
+        };
         match slot {
             Some(existing) => {
                 for (k, v) in &t.entries {
@@ -404,36 +485,57 @@ fn merge_file(m: &mut Merged, root: &Table, diags: &mut Diagnostics) {
         let mut seen: HashMap<String, Location> = HashMap::new();
         for t in tables_of(kind, node, diags) {
             check_keys(t, allowed, &format!("in a [[{kind}]] entry"), diags);
-            let Some(id) = key_str(t, "id", kind, diags) else { continue };
+            let Some(id) = key_str(t, "id", kind, diags) else {
+                continue;
+            };
             let id_loc = t.get("id").map_or_else(|| t.loc.clone(), |n| n.loc.clone());
             if let Some(first) = seen.get(id) {
                 diags.push(duplicate(&format!("{kind} id `{id}`"), id_loc, first));
                 continue;
             }
             seen.insert(id.to_string(), id_loc);
-            merge_by_key(m.entries.entry(static_kind(kind)).or_default(), t, |e| e.str("id") == Some(id), true);
+            merge_by_key(
+                m.entries.entry(static_kind(kind)).or_default(),
+                t,
+                |e| e.str("id") == Some(id),
+                true,
+            );
         }
     }
 
-    for (kind, fields, allowed) in
-        [("flow", &["from", "to", "sector"][..], FLOW_KEYS), ("growth", &["region", "sector"][..], GROWTH_KEYS)]
-    {
+    for (kind, fields, allowed) in [
+        ("flow", &["from", "to", "sector"][..], FLOW_KEYS),
+        ("growth", &["region", "sector"][..], GROWTH_KEYS),
+    ] {
         let Some(node) = root.get(kind) else { continue };
         let mut seen: HashMap<Vec<String>, Location> = HashMap::new();
         for t in tables_of(kind, node, diags) {
             check_keys(t, allowed, &format!("in a [[{kind}]] entry"), diags);
-            let key: Option<Vec<String>> =
-                fields.iter().map(|f| key_str(t, f, kind, diags).map(str::to_string)).collect::<Vec<_>>().into_iter().collect();
+            let key: Option<Vec<String>> = fields
+                .iter()
+                .map(|f| key_str(t, f, kind, diags).map(str::to_string))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect();
             let Some(key) = key else { continue };
             if let Some(first) = seen.get(&key) {
-                diags.push(duplicate(&format!("{kind} ({})", key.join(", ")), t.loc.clone(), first));
+                diags.push(duplicate(
+                    &format!("{kind} ({})", key.join(", ")),
+                    t.loc.clone(),
+                    first,
+                ));
                 continue;
             }
             seen.insert(key.clone(), t.loc.clone());
             merge_by_key(
                 m.entries.entry(static_kind(kind)).or_default(),
                 t,
-                |e| fields.iter().zip(&key).all(|(f, k)| e.str(f) == Some(k.as_str())),
+                |e| {
+                    fields
+                        .iter()
+                        .zip(&key)
+                        .all(|(f, k)| e.str(f) == Some(k.as_str()))
+                },
                 false,
             );
         }
@@ -449,7 +551,12 @@ fn duplicate(what: &str, at: Location, first: &Location) -> Diagnostic {
 }
 
 /// Merges `t` into `list`: field by field onto a matching entry (`by_field`), or replacing it.
-fn merge_by_key(list: &mut Vec<Table>, t: &Table, matches: impl Fn(&Table) -> bool, by_field: bool) {
+fn merge_by_key(
+    list: &mut Vec<Table>,
+    t: &Table,
+    matches: impl Fn(&Table) -> bool,
+    by_field: bool,
+) {
     match list.iter_mut().find(|e| matches(e)) {
         Some(existing) if by_field => {
             for (k, v) in &t.entries {

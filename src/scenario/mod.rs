@@ -207,7 +207,10 @@ pub struct Scenario {
 impl Scenario {
     /// The file stem, used as the scenario's name in CSV output.
     pub fn stem(&self) -> String {
-        self.path.file_stem().map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned())
+        self.path.file_stem().map_or_else(
+            || "scenario".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        )
     }
 
     pub fn years(&self) -> impl Iterator<Item = i32> + Clone {
@@ -232,9 +235,17 @@ impl Scenario {
 
     /// g_js: the growth override for (j, s) if any (a specific sector wins over `"*"`), else g_s.
     pub fn growth_rate(&self, region: usize, sector: usize) -> f64 {
-        let specific = self.growth_overrides.iter().find(|g| g.region == region && g.sector == Some(sector));
-        let any = self.growth_overrides.iter().find(|g| g.region == region && g.sector.is_none());
-        specific.or(any).map_or(self.sectors[sector].growth, |g| g.rate)
+        let specific = self
+            .growth_overrides
+            .iter()
+            .find(|g| g.region == region && g.sector == Some(sector));
+        let any = self
+            .growth_overrides
+            .iter()
+            .find(|g| g.region == region && g.sector.is_none());
+        specific
+            .or(any)
+            .map_or(self.sectors[sector].growth, |g| g.rate)
     }
 
     /// The focus region, or the first region.
@@ -271,12 +282,27 @@ impl Scenario {
                 domestic[f.from * self.sectors.len() + f.sector] = true;
             }
         }
-        for (k, sector) in self.sectors.iter().enumerate().filter(|(k, _)| sector_traded[*k]) {
-            let missing: Vec<&str> =
-                (0..n).filter(|r| !domestic[r * self.sectors.len() + k]).map(|r| self.regions[r].id.as_str()).collect();
+        for (k, sector) in self
+            .sectors
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| sector_traded[*k])
+        {
+            let missing: Vec<&str> = (0..n)
+                .filter(|r| !domestic[r * self.sectors.len() + k])
+                .map(|r| self.regions[r].id.as_str())
+                .collect();
             if !missing.is_empty() {
-                let shown: Vec<String> = missing.iter().take(8).map(|id| format!("{id}→{id}")).collect();
-                let more = if missing.len() > 8 { format!(" and {} more", missing.len() - 8) } else { String::new() };
+                let shown: Vec<String> = missing
+                    .iter()
+                    .take(8)
+                    .map(|id| format!("{id}→{id}"))
+                    .collect();
+                let more = if missing.len() > 8 {
+                    format!(" and {} more", missing.len() - 8)
+                } else {
+                    String::new()
+                };
                 problems.push(format!(
                     "sector `{}` has no domestic flow (from == to) for {} region(s): {}{more}",
                     sector.id,

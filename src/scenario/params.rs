@@ -10,12 +10,30 @@ use super::{CostEffect, GrowthOverride, Scenario};
 /// What a path points at.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
-    Scenario { field: String },
-    Sector { id: String, field: String },
-    Agreement { id: String, field: String },
-    Shock { id: String, field: String },
-    Growth { region: String, sector: String },
-    Flow { from: String, to: String, sector: String },
+    Scenario {
+        field: String,
+    },
+    Sector {
+        id: String,
+        field: String,
+    },
+    Agreement {
+        id: String,
+        field: String,
+    },
+    Shock {
+        id: String,
+        field: String,
+    },
+    Growth {
+        region: String,
+        sector: String,
+    },
+    Flow {
+        from: String,
+        to: String,
+        sector: String,
+    },
 }
 
 /// The kind of value a field takes.
@@ -83,41 +101,259 @@ const fn doc(
     typical: &'static str,
     range: (f64, f64),
 ) -> FieldDoc {
-    FieldDoc { section, field, kind, label, unit, meaning, typical, range }
+    FieldDoc {
+        section,
+        field,
+        kind,
+        label,
+        unit,
+        meaning,
+        typical,
+        range,
+    }
 }
 
 use ValueKind::{Bool, Delay, Integer, Real};
 
 /// Every field a path can name.
 pub const FIELDS: &[FieldDoc] = &[
-    doc("scenario", "runs", Integer, "Monte Carlo runs", "runs", "How many random draws of implementation, delays and demand noise are simulated; 0 shows only the as-written path.", "500–10 000; bands settle by about 1 000 runs", (0.0, 10_000.0)),
-    doc("scenario", "seed", Integer, "Random seed", "", "Start of the random numbers. The same file and seed give the same results on every machine.", "any whole number", (0.0, 1_000_000.0)),
-    doc("scenario", "horizon", Integer, "Horizon", "year", "Last simulated year, inclusive.", "10–20 years after the base year", (1.0, 3000.0)),
-    doc("sector", "substitution", Real, "Substitution elasticity σ", "", "How easily buyers switch between suppliers when relative trade costs change. Higher σ means a cost cut moves more trade.", "2–10 for goods (Broda–Weinstein, GTAP ESUBM ≈ 2× ESUBD); ~4–5 as a gravity average (Simonovska & Waugh 2014; Head & Mayer 2014)", (0.5, 12.0)),
-    doc("sector", "demand_elasticity", Real, "Demand elasticity ε", "", "How much total spending on the sector responds to its average import price (PE engine). 0 keeps spending fixed; 1 keeps quantity × price unit-elastic.", "0.5–1.5 (WITS SMART uses product-specific import-demand elasticities)", (0.0, 3.0)),
-    doc("sector", "growth", Real, "Demand growth g", "per year", "Annual growth of the sector's demand in every region without an override.", "0–0.06 (nominal growth of trade, 2015–2024)", (-0.05, 0.10)),
-    doc("sector", "volatility", Real, "Demand volatility v", "s.d. of log", "Size of the random year-to-year demand shocks in Monte Carlo runs.", "0.02–0.15 (annual swings in sector trade)", (0.0, 0.3)),
-    doc("agreement", "cost_cut", Real, "Cost cut", "share", "Cut in the bilateral trade cost at full effect: 0.10 makes trading 10 % cheaper between the parties in the covered sectors.", "0.02–0.15 for MoUs and facilitation; tariff-equivalent of an FTA ≈ 0.05–0.25", (0.0, 0.5)),
-    doc("agreement", "partial_effect", Real, "Partial effect β", "log points", "Gravity coefficient of the agreement: trade between parties rises by exp(β) − 1 at constant prices.", "0.1–0.5 for FTAs (Baier, Yotov & Zylkin 2019)", (0.0, 1.0)),
-    doc("agreement", "start", Integer, "Start year", "year", "First year the agreement can act (before any random delay).", "the year after signing, or as announced", (1900.0, 2200.0)),
-    doc("agreement", "ramp_years", Integer, "Ramp", "years", "Years to reach full effect after the start; 0 = full effect at once.", "0–5; rail and flights need build-up", (0.0, 10.0)),
-    doc("agreement", "probability", Real, "Probability", "share", "Chance the agreement is implemented at all in a Monte Carlo run.", "0.3–0.4 for any tangible delivery of trade/energy MoUs; 0.5–0.6 for market-access and technical MoUs; ≈0.2 for investment pledges (implementation record of Pakistan's MoUs)", (0.0, 1.0)),
-    doc("agreement", "delay", Delay, "Delay", "years", "Random delay [min, max] in whole years added to the start in Monte Carlo runs; the as-written path uses min.", "announced timelines slip 2–3× (rail trial ≥ 7 months, pipeline > 7 years)", (0.0, 10.0)),
-    doc("agreement", "enabled", Bool, "Enabled", "", "Switch the agreement on or off everywhere.", "", (0.0, 1.0)),
-    doc("shock", "cost_increase", Real, "Cost increase", "share", "Rise in trade cost at full force: 0.25 multiplies the trade cost by 1.25 on the covered flows.", "0.05–0.3 for payment and shipping frictions; a tariff t raises costs by t", (-0.5, 1.0)),
-    doc("shock", "start", Integer, "Start year", "year", "First year the shock can act (before any random delay).", "", (1900.0, 2200.0)),
-    doc("shock", "end", Integer, "End year", "year", "Last year in force, inclusive (moves with the delay).", "", (1900.0, 2200.0)),
-    doc("shock", "ramp_years", Integer, "Ramp", "years", "Years to reach full force after the start.", "0–3", (0.0, 10.0)),
-    doc("shock", "probability", Real, "Probability", "share", "Chance the shock happens at all in a Monte Carlo run.", "0–1", (0.0, 1.0)),
-    doc("shock", "delay", Delay, "Delay", "years", "Random delay [min, max] in whole years added to the start (and end).", "0–3", (0.0, 10.0)),
-    doc("shock", "enabled", Bool, "Enabled", "", "Switch the shock on or off everywhere.", "", (0.0, 1.0)),
-    doc("growth", "rate", Real, "Growth override", "per year", "Annual demand growth for one region (and sector), replacing the sector's growth.", "GDP growth forecasts: 0.02–0.07", (-0.05, 0.12)),
-    doc("flow", "value", Real, "Base-year flow", "unit of the scenario", "Value of trade from exporter to importer in the base year.", "as in the data", (0.0, 1e12)),
+    doc(
+        "scenario",
+        "runs",
+        Integer,
+        "Monte Carlo runs",
+        "runs",
+        "How many random draws of implementation, delays and demand noise are simulated; 0 shows only the as-written path.",
+        "500–10 000; bands settle by about 1 000 runs",
+        (0.0, 10_000.0),
+    ),
+    doc(
+        "scenario",
+        "seed",
+        Integer,
+        "Random seed",
+        "",
+        "Start of the random numbers. The same file and seed give the same results on every machine.",
+        "any whole number",
+        (0.0, 1_000_000.0),
+    ),
+    doc(
+        "scenario",
+        "horizon",
+        Integer,
+        "Horizon",
+        "year",
+        "Last simulated year, inclusive.",
+        "10–20 years after the base year",
+        (1.0, 3000.0),
+    ),
+    doc(
+        "sector",
+        "substitution",
+        Real,
+        "Substitution elasticity σ",
+        "",
+        "How easily buyers switch between suppliers when relative trade costs change. Higher σ means a cost cut moves more trade.",
+        "2–10 for goods (Broda–Weinstein, GTAP ESUBM ≈ 2× ESUBD); ~4–5 as a gravity average (Simonovska & Waugh 2014; Head & Mayer 2014)",
+        (0.5, 12.0),
+    ),
+    doc(
+        "sector",
+        "demand_elasticity",
+        Real,
+        "Demand elasticity ε",
+        "",
+        "How much total spending on the sector responds to its average import price (PE engine). 0 keeps spending fixed; 1 keeps quantity × price unit-elastic.",
+        "0.5–1.5 (WITS SMART uses product-specific import-demand elasticities)",
+        (0.0, 3.0),
+    ),
+    doc(
+        "sector",
+        "growth",
+        Real,
+        "Demand growth g",
+        "per year",
+        "Annual growth of the sector's demand in every region without an override.",
+        "0–0.06 (nominal growth of trade, 2015–2024)",
+        (-0.05, 0.10),
+    ),
+    doc(
+        "sector",
+        "volatility",
+        Real,
+        "Demand volatility v",
+        "s.d. of log",
+        "Size of the random year-to-year demand shocks in Monte Carlo runs.",
+        "0.02–0.15 (annual swings in sector trade)",
+        (0.0, 0.3),
+    ),
+    doc(
+        "agreement",
+        "cost_cut",
+        Real,
+        "Cost cut",
+        "share",
+        "Cut in the bilateral trade cost at full effect: 0.10 makes trading 10 % cheaper between the parties in the covered sectors.",
+        "0.02–0.15 for MoUs and facilitation; tariff-equivalent of an FTA ≈ 0.05–0.25",
+        (0.0, 0.5),
+    ),
+    doc(
+        "agreement",
+        "partial_effect",
+        Real,
+        "Partial effect β",
+        "log points",
+        "Gravity coefficient of the agreement: trade between parties rises by exp(β) − 1 at constant prices.",
+        "0.1–0.5 for FTAs (Baier, Yotov & Zylkin 2019)",
+        (0.0, 1.0),
+    ),
+    doc(
+        "agreement",
+        "start",
+        Integer,
+        "Start year",
+        "year",
+        "First year the agreement can act (before any random delay).",
+        "the year after signing, or as announced",
+        (1900.0, 2200.0),
+    ),
+    doc(
+        "agreement",
+        "ramp_years",
+        Integer,
+        "Ramp",
+        "years",
+        "Years to reach full effect after the start; 0 = full effect at once.",
+        "0–5; rail and flights need build-up",
+        (0.0, 10.0),
+    ),
+    doc(
+        "agreement",
+        "probability",
+        Real,
+        "Probability",
+        "share",
+        "Chance the agreement is implemented at all in a Monte Carlo run.",
+        "0.3–0.4 for any tangible delivery of trade/energy MoUs; 0.5–0.6 for market-access and technical MoUs; ≈0.2 for investment pledges (implementation record of Pakistan's MoUs)",
+        (0.0, 1.0),
+    ),
+    doc(
+        "agreement",
+        "delay",
+        Delay,
+        "Delay",
+        "years",
+        "Random delay [min, max] in whole years added to the start in Monte Carlo runs; the as-written path uses min.",
+        "announced timelines slip 2–3× (rail trial ≥ 7 months, pipeline > 7 years)",
+        (0.0, 10.0),
+    ),
+    doc(
+        "agreement",
+        "enabled",
+        Bool,
+        "Enabled",
+        "",
+        "Switch the agreement on or off everywhere.",
+        "",
+        (0.0, 1.0),
+    ),
+    doc(
+        "shock",
+        "cost_increase",
+        Real,
+        "Cost increase",
+        "share",
+        "Rise in trade cost at full force: 0.25 multiplies the trade cost by 1.25 on the covered flows.",
+        "0.05–0.3 for payment and shipping frictions; a tariff t raises costs by t",
+        (-0.5, 1.0),
+    ),
+    doc(
+        "shock",
+        "start",
+        Integer,
+        "Start year",
+        "year",
+        "First year the shock can act (before any random delay).",
+        "",
+        (1900.0, 2200.0),
+    ),
+    doc(
+        "shock",
+        "end",
+        Integer,
+        "End year",
+        "year",
+        "Last year in force, inclusive (moves with the delay).",
+        "",
+        (1900.0, 2200.0),
+    ),
+    doc(
+        "shock",
+        "ramp_years",
+        Integer,
+        "Ramp",
+        "years",
+        "Years to reach full force after the start.",
+        "0–3",
+        (0.0, 10.0),
+    ),
+    doc(
+        "shock",
+        "probability",
+        Real,
+        "Probability",
+        "share",
+        "Chance the shock happens at all in a Monte Carlo run.",
+        "0–1",
+        (0.0, 1.0),
+    ),
+    doc(
+        "shock",
+        "delay",
+        Delay,
+        "Delay",
+        "years",
+        "Random delay [min, max] in whole years added to the start (and end).",
+        "0–3",
+        (0.0, 10.0),
+    ),
+    doc(
+        "shock",
+        "enabled",
+        Bool,
+        "Enabled",
+        "",
+        "Switch the shock on or off everywhere.",
+        "",
+        (0.0, 1.0),
+    ),
+    doc(
+        "growth",
+        "rate",
+        Real,
+        "Growth override",
+        "per year",
+        "Annual demand growth for one region (and sector), replacing the sector's growth.",
+        "GDP growth forecasts: 0.02–0.07",
+        (-0.05, 0.12),
+    ),
+    doc(
+        "flow",
+        "value",
+        Real,
+        "Base-year flow",
+        "unit of the scenario",
+        "Value of trade from exporter to importer in the base year.",
+        "as in the data",
+        (0.0, 1e12),
+    ),
 ];
 
 /// The documentation of a field, if the section has it.
 pub fn field_doc(section: &str, field: &str) -> Option<&'static FieldDoc> {
-    FIELDS.iter().find(|d| d.section == section && d.field == field)
+    FIELDS
+        .iter()
+        .find(|d| d.section == section && d.field == field)
 }
 
 impl Target {
@@ -134,7 +370,10 @@ impl Target {
 
     pub fn field(&self) -> &str {
         match self {
-            Target::Scenario { field } | Target::Sector { field, .. } | Target::Agreement { field, .. } | Target::Shock { field, .. } => field,
+            Target::Scenario { field }
+            | Target::Sector { field, .. }
+            | Target::Agreement { field, .. }
+            | Target::Shock { field, .. } => field,
             Target::Growth { .. } => "rate",
             Target::Flow { .. } => "value",
         }
@@ -148,26 +387,56 @@ impl Target {
     pub fn parse(path: &str) -> Result<Target, String> {
         let parts: Vec<&str> = path.split('.').collect();
         let fields_of = |section: &str| -> String {
-            FIELDS.iter().filter(|d| d.section == section).map(|d| d.field).collect::<Vec<_>>().join(", ")
+            FIELDS
+                .iter()
+                .filter(|d| d.section == section)
+                .map(|d| d.field)
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let known_field = |section: &str, field: &str| -> Result<String, String> {
             if field_doc(section, field).is_some() {
                 Ok(field.to_string())
             } else {
-                let hint = super::diagnostic::did_you_mean(field, FIELDS.iter().filter(|d| d.section == section).map(|d| d.field))
-                    .map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"));
-                Err(format!("`{field}` is not a parameter of {section}{hint}; the parameters are: {}", fields_of(section)))
+                let hint = super::diagnostic::did_you_mean(
+                    field,
+                    FIELDS
+                        .iter()
+                        .filter(|d| d.section == section)
+                        .map(|d| d.field),
+                )
+                .map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"));
+                Err(format!(
+                    "`{field}` is not a parameter of {section}{hint}; the parameters are: {}",
+                    fields_of(section)
+                ))
             }
         };
         match parts.as_slice() {
-            ["scenario", field] => Ok(Target::Scenario { field: known_field("scenario", field)? }),
-            ["sector", id, field] => Ok(Target::Sector { id: (*id).to_string(), field: known_field("sector", field)? }),
-            ["agreement", id, field] => Ok(Target::Agreement { id: (*id).to_string(), field: known_field("agreement", field)? }),
-            ["shock", id, field] => Ok(Target::Shock { id: (*id).to_string(), field: known_field("shock", field)? }),
-            ["growth", region, sector] => Ok(Target::Growth { region: (*region).to_string(), sector: (*sector).to_string() }),
-            ["flow", from, to, sector] => {
-                Ok(Target::Flow { from: (*from).to_string(), to: (*to).to_string(), sector: (*sector).to_string() })
-            }
+            ["scenario", field] => Ok(Target::Scenario {
+                field: known_field("scenario", field)?,
+            }),
+            ["sector", id, field] => Ok(Target::Sector {
+                id: (*id).to_string(),
+                field: known_field("sector", field)?,
+            }),
+            ["agreement", id, field] => Ok(Target::Agreement {
+                id: (*id).to_string(),
+                field: known_field("agreement", field)?,
+            }),
+            ["shock", id, field] => Ok(Target::Shock {
+                id: (*id).to_string(),
+                field: known_field("shock", field)?,
+            }),
+            ["growth", region, sector] => Ok(Target::Growth {
+                region: (*region).to_string(),
+                sector: (*sector).to_string(),
+            }),
+            ["flow", from, to, sector] => Ok(Target::Flow {
+                from: (*from).to_string(),
+                to: (*to).to_string(),
+                sector: (*sector).to_string(),
+            }),
             _ => Err(format!(
                 "`{path}` is not a parameter path; paths look like scenario.runs, sector.<id>.<field>, agreement.<id>.<field>, shock.<id>.<field>, growth.<region>.<sector> or flow.<from>.<to>.<sector>"
             )),
@@ -185,7 +454,10 @@ impl Target {
                 .filter(|x| x.is_finite())
                 .map(ParamValue::Real)
                 .ok_or_else(|| format!("`{text}` is not a finite number")),
-            Integer => text.parse::<i64>().map(ParamValue::Integer).map_err(|_| format!("`{text}` is not a whole number")),
+            Integer => text
+                .parse::<i64>()
+                .map(ParamValue::Integer)
+                .map_err(|_| format!("`{text}` is not a whole number")),
             Bool => match text {
                 "true" => Ok(ParamValue::Bool(true)),
                 "false" => Ok(ParamValue::Bool(false)),
@@ -199,7 +471,10 @@ impl Target {
                         (Ok(lo), Ok(hi)) => Ok(ParamValue::Delay(lo, hi)),
                         _ => Err(format!("`{text}` is not a delay like [0, 2]")),
                     },
-                    [one] => one.parse::<u32>().map(|d| ParamValue::Delay(d, d)).map_err(|_| format!("`{text}` is not a delay like [0, 2]")),
+                    [one] => one
+                        .parse::<u32>()
+                        .map(|d| ParamValue::Delay(d, d))
+                        .map_err(|_| format!("`{text}` is not a delay like [0, 2]")),
                     _ => Err(format!("`{text}` is not a delay like [0, 2]")),
                 }
             }
@@ -270,14 +545,27 @@ impl Scenario {
             Target::Growth { region, sector } => {
                 let r = self.region_index(region)?;
                 if sector == "*" {
-                    return self.growth_overrides.iter().find(|g| g.region == r && g.sector.is_none()).map(|g| V::Real(g.rate));
+                    return self
+                        .growth_overrides
+                        .iter()
+                        .find(|g| g.region == r && g.sector.is_none())
+                        .map(|g| V::Real(g.rate));
                 }
                 let s = self.sector_index(sector)?;
                 Some(V::Real(self.growth_rate(r, s)))
             }
             Target::Flow { from, to, sector } => {
-                let (i, j, s) = (self.region_index(from)?, self.region_index(to)?, self.sector_index(sector)?);
-                Some(V::Real(self.flows.iter().find(|f| f.from == i && f.to == j && f.sector == s).map_or(0.0, |f| f.value)))
+                let (i, j, s) = (
+                    self.region_index(from)?,
+                    self.region_index(to)?,
+                    self.sector_index(sector)?,
+                );
+                Some(V::Real(
+                    self.flows
+                        .iter()
+                        .find(|f| f.from == i && f.to == j && f.sector == s)
+                        .map_or(0.0, |f| f.value),
+                ))
             }
         }
     }
@@ -300,13 +588,21 @@ impl Scenario {
                 _ => Err(format!("{target} takes a whole number")),
             }
         };
-        let check = |ok: bool, rule: &str| if ok { Ok(()) } else { Err(format!("{target} must be {rule}")) };
+        let check = |ok: bool, rule: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("{target} must be {rule}"))
+            }
+        };
         let (base, horizon) = (self.base_year, self.horizon);
         let year = |y: i64| -> Result<i32, String> {
             if i64::from(base) < y && y <= i64::from(horizon) {
                 i32::try_from(y).map_err(|e| e.to_string())
             } else {
-                Err(format!("{target} must be a year after {base} and no later than {horizon}"))
+                Err(format!(
+                    "{target} must be a year after {base} and no later than {horizon}"
+                ))
             }
         };
         match target {
@@ -316,16 +612,26 @@ impl Scenario {
                     check((0..=super::limits::MAX_RUNS).contains(&r), "0 to 1 000 000")?;
                     self.runs = u32::try_from(r).map_err(|e| e.to_string())?;
                 }
-                "seed" => self.seed = u64::try_from(int(value)?).map_err(|_| "the seed must be >= 0".to_string())?,
+                "seed" => {
+                    self.seed = u64::try_from(int(value)?)
+                        .map_err(|_| "the seed must be >= 0".to_string())?
+                }
                 "horizon" => {
                     let h = int(value)?;
-                    check((1..=super::limits::MAX_YEARS).contains(&(h - i64::from(base))), "1 to 200 years after base_year")?;
+                    check(
+                        (1..=super::limits::MAX_YEARS).contains(&(h - i64::from(base))),
+                        "1 to 200 years after base_year",
+                    )?;
                     self.horizon = i32::try_from(h).map_err(|e| e.to_string())?;
                 }
                 _ => return Err(format!("unknown parameter {target}")),
             },
             Target::Sector { id, field } => {
-                let s = self.sectors.iter_mut().find(|s| &s.id == id).ok_or_else(|| format!("no sector `{id}`"))?;
+                let s = self
+                    .sectors
+                    .iter_mut()
+                    .find(|s| &s.id == id)
+                    .ok_or_else(|| format!("no sector `{id}`"))?;
                 let x = real(value)?;
                 match field.as_str() {
                     "substitution" => {
@@ -349,7 +655,11 @@ impl Scenario {
             }
             Target::Agreement { id, field } => {
                 let sectors = self.sectors.clone();
-                let a = self.agreements.iter_mut().find(|a| &a.id == id).ok_or_else(|| format!("no agreement `{id}`"))?;
+                let a = self
+                    .agreements
+                    .iter_mut()
+                    .find(|a| &a.id == id)
+                    .ok_or_else(|| format!("no agreement `{id}`"))?;
                 match field.as_str() {
                     "cost_cut" => {
                         let x = real(value)?;
@@ -358,7 +668,10 @@ impl Scenario {
                     }
                     "partial_effect" => {
                         let b = real(value)?;
-                        check(a.sectors.iter().all(|&s| sectors[s].substitution > 1.0), "used only where σ > 1")?;
+                        check(
+                            a.sectors.iter().all(|&s| sectors[s].substitution > 1.0),
+                            "used only where σ > 1",
+                        )?;
                         a.effect = CostEffect::PartialEffect(b);
                     }
                     "start" => a.start = year(int(value)?)?,
@@ -378,7 +691,11 @@ impl Scenario {
                 }
             }
             Target::Shock { id, field } => {
-                let s = self.shocks.iter_mut().find(|s| &s.id == id).ok_or_else(|| format!("no shock `{id}`"))?;
+                let s = self
+                    .shocks
+                    .iter_mut()
+                    .find(|s| &s.id == id)
+                    .ok_or_else(|| format!("no shock `{id}`"))?;
                 match field.as_str() {
                     "cost_increase" => {
                         let x = real(value)?;
@@ -409,26 +726,55 @@ impl Scenario {
             Target::Growth { region, sector } => {
                 let x = real(value)?;
                 check(x > -1.0, "> -1")?;
-                let r = self.region_index(region).ok_or_else(|| format!("no region `{region}`"))?;
+                let r = self
+                    .region_index(region)
+                    .ok_or_else(|| format!("no region `{region}`"))?;
                 let s = if sector == "*" {
                     None
                 } else {
-                    Some(self.sector_index(sector).ok_or_else(|| format!("no sector `{sector}`"))?)
+                    Some(
+                        self.sector_index(sector)
+                            .ok_or_else(|| format!("no sector `{sector}`"))?,
+                    )
                 };
-                match self.growth_overrides.iter_mut().find(|g| g.region == r && g.sector == s) {
+                match self
+                    .growth_overrides
+                    .iter_mut()
+                    .find(|g| g.region == r && g.sector == s)
+                {
                     Some(g) => g.rate = x,
-                    None => self.growth_overrides.push(GrowthOverride { region: r, sector: s, rate: x }),
+                    None => self.growth_overrides.push(GrowthOverride {
+                        region: r,
+                        sector: s,
+                        rate: x,
+                    }),
                 }
             }
             Target::Flow { from, to, sector } => {
                 let x = real(value)?;
                 check(x >= 0.0, ">= 0")?;
-                let i = self.region_index(from).ok_or_else(|| format!("no region `{from}`"))?;
-                let j = self.region_index(to).ok_or_else(|| format!("no region `{to}`"))?;
-                let s = self.sector_index(sector).ok_or_else(|| format!("no sector `{sector}`"))?;
-                match self.flows.iter_mut().find(|f| f.from == i && f.to == j && f.sector == s) {
+                let i = self
+                    .region_index(from)
+                    .ok_or_else(|| format!("no region `{from}`"))?;
+                let j = self
+                    .region_index(to)
+                    .ok_or_else(|| format!("no region `{to}`"))?;
+                let s = self
+                    .sector_index(sector)
+                    .ok_or_else(|| format!("no sector `{sector}`"))?;
+                match self
+                    .flows
+                    .iter_mut()
+                    .find(|f| f.from == i && f.to == j && f.sector == s)
+                {
                     Some(f) => f.value = x,
-                    None => self.flows.push(super::Flow { from: i, to: j, sector: s, value: x, note: None }),
+                    None => self.flows.push(super::Flow {
+                        from: i,
+                        to: j,
+                        sector: s,
+                        value: x,
+                        note: None,
+                    }),
                 }
             }
         }
@@ -437,10 +783,20 @@ impl Scenario {
 
     /// Every parameter path a user would tune in this scenario, in a stable order.
     pub fn tunable_params(&self) -> Vec<Target> {
-        let mut out = vec![Target::Scenario { field: "runs".into() }, Target::Scenario { field: "seed".into() }];
+        let mut out = vec![
+            Target::Scenario {
+                field: "runs".into(),
+            },
+            Target::Scenario {
+                field: "seed".into(),
+            },
+        ];
         for s in &self.sectors {
             for field in ["substitution", "demand_elasticity", "growth", "volatility"] {
-                out.push(Target::Sector { id: s.id.clone(), field: field.into() });
+                out.push(Target::Sector {
+                    id: s.id.clone(),
+                    field: field.into(),
+                });
             }
         }
         for a in &self.agreements {
@@ -448,22 +804,45 @@ impl Scenario {
                 CostEffect::CostCut(_) => "cost_cut",
                 CostEffect::PartialEffect(_) => "partial_effect",
             };
-            for field in [effect, "start", "ramp_years", "probability", "delay", "enabled"] {
-                out.push(Target::Agreement { id: a.id.clone(), field: field.into() });
+            for field in [
+                effect,
+                "start",
+                "ramp_years",
+                "probability",
+                "delay",
+                "enabled",
+            ] {
+                out.push(Target::Agreement {
+                    id: a.id.clone(),
+                    field: field.into(),
+                });
             }
         }
         for s in &self.shocks {
-            for field in ["cost_increase", "start", "end", "ramp_years", "probability", "delay", "enabled"] {
+            for field in [
+                "cost_increase",
+                "start",
+                "end",
+                "ramp_years",
+                "probability",
+                "delay",
+                "enabled",
+            ] {
                 if field == "end" && s.end.is_none() {
                     continue;
                 }
-                out.push(Target::Shock { id: s.id.clone(), field: field.into() });
+                out.push(Target::Shock {
+                    id: s.id.clone(),
+                    field: field.into(),
+                });
             }
         }
         for g in &self.growth_overrides {
             out.push(Target::Growth {
                 region: self.regions[g.region].id.clone(),
-                sector: g.sector.map_or_else(|| "*".to_string(), |s| self.sectors[s].id.clone()),
+                sector: g
+                    .sector
+                    .map_or_else(|| "*".to_string(), |s| self.sectors[s].id.clone()),
             });
         }
         out
@@ -472,8 +851,14 @@ impl Scenario {
 
 fn delay(v: ParamValue, target: &Target) -> Result<(u32, u32), String> {
     match v {
-        ParamValue::Delay(lo, hi) if lo <= hi && i64::from(hi) <= super::limits::MAX_DELAY_YEARS => Ok((lo, hi)),
-        _ => Err(format!("{target} must be [min, max] with 0 <= min <= max <= 50")),
+        ParamValue::Delay(lo, hi)
+            if lo <= hi && i64::from(hi) <= super::limits::MAX_DELAY_YEARS =>
+        {
+            Ok((lo, hi))
+        }
+        _ => Err(format!(
+            "{target} must be [min, max] with 0 <= min <= max <= 50"
+        )),
     }
 }
 

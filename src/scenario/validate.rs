@@ -8,8 +8,8 @@ use super::document::{Node, Table, Value};
 use super::load::Merged;
 use super::source::{Location, SourceMap};
 use super::{
-    Agreement, Bloc, CostEffect, Coverage, Deficits, EngineKind, Flow, GrowthOverride, Region, Scenario, Sector, Shock,
-    flows_csv, limits,
+    Agreement, Bloc, CostEffect, Coverage, Deficits, EngineKind, Flow, GrowthOverride, Region,
+    Scenario, Sector, Shock, flows_csv, limits,
 };
 
 /// Field reader that records every problem and keeps going.
@@ -73,7 +73,10 @@ impl Fields<'_> {
         match &node.value {
             Value::Integer(i) => Some((*i, node.loc.clone())),
             Value::Float(x) if x.fract() == 0.0 && x.abs() < 1e15 => {
-                self.diags.push(expected(node, "an integer").help(format!("write `{x:.0}` without a decimal point")));
+                self.diags.push(
+                    expected(node, "an integer")
+                        .help(format!("write `{x:.0}` without a decimal point")),
+                );
                 None
             }
             _ => {
@@ -125,17 +128,23 @@ impl Fields<'_> {
 
     /// `[min, max]` delay in years.
     fn delay(&mut self, t: &Table) -> Option<(u32, u32)> {
-        let Some(node) = t.get("delay") else { return Some((0, 0)) };
+        let Some(node) = t.get("delay") else {
+            return Some((0, 0));
+        };
         let bad = |d: &mut Diagnostics, n: &Node| {
             d.push(
-                Diagnostic::error("`delay` must be [min, max] whole years with 0 <= min <= max <= 50")
-                    .at(n.loc.clone())
-                    .label("expected two integers, e.g. [0, 2]")
-                    .help("the delay is drawn uniformly from min..=max years in each Monte Carlo run"),
+                Diagnostic::error(
+                    "`delay` must be [min, max] whole years with 0 <= min <= max <= 50",
+                )
+                .at(n.loc.clone())
+                .label("expected two integers, e.g. [0, 2]")
+                .help("the delay is drawn uniformly from min..=max years in each Monte Carlo run"),
             );
             None
         };
-        let Value::Array(items) = &node.value else { return bad(self.diags, node) };
+        let Value::Array(items) = &node.value else {
+            return bad(self.diags, node);
+        };
         let ints: Option<Vec<i64>> = items
             .iter()
             .map(|n| match n.value {
@@ -172,7 +181,10 @@ pub(crate) fn strings_of(node: &Node, diags: &mut Diagnostics) -> Option<Vec<(St
 }
 
 fn valid_id(id: &str) -> bool {
-    (1..=32).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    (1..=32).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Ids of one kind, with lookup and "did you mean".
@@ -184,16 +196,30 @@ struct Ids {
 
 impl Ids {
     fn new(kind: &'static str, names: Vec<String>) -> Self {
-        let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
         Self { kind, index, names }
     }
 
     fn unknown(&self, id: &str, loc: &Location, extra: &[&str]) -> Diagnostic {
-        let candidates = self.names.iter().map(String::as_str).chain(extra.iter().copied());
-        let d = Diagnostic::error(format!("unknown {} id `{id}`", self.kind)).at(loc.clone()).label(format!("no {} has this id", self.kind));
+        let candidates = self
+            .names
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied());
+        let d = Diagnostic::error(format!("unknown {} id `{id}`", self.kind))
+            .at(loc.clone())
+            .label(format!("no {} has this id", self.kind));
         match did_you_mean(id, candidates) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
-            None if self.names.len() <= 12 => d.help(format!("known {} ids: {}", self.kind, self.names.join(", "))),
+            None if self.names.len() <= 12 => d.help(format!(
+                "known {} ids: {}",
+                self.kind,
+                self.names.join(", ")
+            )),
             None => d,
         }
     }
@@ -224,7 +250,11 @@ impl Resolver {
     }
 
     /// Region ids, bloc ids or `"*"` → sorted unique region indices.
-    fn region_list(&self, items: &[(String, Location)], diags: &mut Diagnostics) -> Option<Vec<usize>> {
+    fn region_list(
+        &self,
+        items: &[(String, Location)],
+        diags: &mut Diagnostics,
+    ) -> Option<Vec<usize>> {
         let mut out = Vec::new();
         let mut ok = true;
         for (id, loc) in items {
@@ -248,7 +278,11 @@ impl Resolver {
     }
 
     /// Sector ids or `"*"` → sorted unique indices.
-    fn sector_list(&self, items: &[(String, Location)], diags: &mut Diagnostics) -> Option<Vec<usize>> {
+    fn sector_list(
+        &self,
+        items: &[(String, Location)],
+        diags: &mut Diagnostics,
+    ) -> Option<Vec<usize>> {
         let mut out = Vec::new();
         let mut ok = true;
         for (id, loc) in items {
@@ -295,21 +329,39 @@ pub(crate) fn validate(
     };
     let name = f.string(sc, "name");
     if sc.get("name").is_none() {
-        f.missing(sc, "name", "[scenario]", "give the scenario a name, e.g. name = \"Baseline\"");
+        f.missing(
+            sc,
+            "name",
+            "[scenario]",
+            "give the scenario a name, e.g. name = \"Baseline\"",
+        );
     }
     let description = f.string(sc, "description").unwrap_or_default();
     let base_year = f.integer(sc, "base_year");
     if sc.get("base_year").is_none() {
-        f.missing(sc, "base_year", "[scenario]", "the data year, e.g. base_year = 2024");
+        f.missing(
+            sc,
+            "base_year",
+            "[scenario]",
+            "the data year, e.g. base_year = 2024",
+        );
     }
     let horizon = f.integer(sc, "horizon");
     if sc.get("horizon").is_none() {
-        f.missing(sc, "horizon", "[scenario]", "the last simulated year, e.g. horizon = 2040");
+        f.missing(
+            sc,
+            "horizon",
+            "[scenario]",
+            "the last simulated year, e.g. horizon = 2040",
+        );
     }
     let years_ok = match (&base_year, &horizon) {
         (Some((b, _)), Some((h, loc))) => {
             let span = h - b;
-            if (1..=limits::MAX_YEARS).contains(&span) && i32::try_from(*b).is_ok() && i32::try_from(*h).is_ok() {
+            if (1..=limits::MAX_YEARS).contains(&span)
+                && i32::try_from(*b).is_ok()
+                && i32::try_from(*h).is_ok()
+            {
                 true
             } else {
                 f.diags.push(
@@ -332,9 +384,12 @@ pub(crate) fn validate(
                 u32::try_from(r).unwrap_or(0)
             } else {
                 f.diags.push(
-                    Diagnostic::error(format!("runs = {r} is outside the limit 0..={}", limits::MAX_RUNS))
-                        .at(loc)
-                        .label("Monte Carlo runs: 0 (path only) to 1 000 000"),
+                    Diagnostic::error(format!(
+                        "runs = {r} is outside the limit 0..={}",
+                        limits::MAX_RUNS
+                    ))
+                    .at(loc)
+                    .label("Monte Carlo runs: 0 (path only) to 1 000 000"),
                 );
                 0
             }
@@ -343,25 +398,31 @@ pub(crate) fn validate(
     let seed = match f.integer(sc, "seed") {
         None => 0,
         Some((s, loc)) => u64::try_from(s).unwrap_or_else(|_| {
-            f.diags.push(Diagnostic::error("`seed` must be a non-negative integer").at(loc).label("negative"));
+            f.diags.push(
+                Diagnostic::error("`seed` must be a non-negative integer")
+                    .at(loc)
+                    .label("negative"),
+            );
             0
         }),
     };
     let unit = f.string(sc, "unit").unwrap_or_default();
     let engine = match sc.get("engine") {
         None => EngineKind::Pe,
-        Some(n) => match &n.value {
-            Value::String(s) if s == "pe" => EngineKind::Pe,
-            Value::String(s) if s == "ge" => EngineKind::Ge,
-            _ => {
-                f.diags.push(
+        Some(n) => {
+            match &n.value {
+                Value::String(s) if s == "pe" => EngineKind::Pe,
+                Value::String(s) if s == "ge" => EngineKind::Ge,
+                _ => {
+                    f.diags.push(
                     Diagnostic::error("`engine` must be \"pe\" or \"ge\"")
                         .at(n.loc.clone())
                         .label("expected \"pe\" (partial equilibrium) or \"ge\" (general equilibrium)"),
                 );
-                EngineKind::Pe
+                    EngineKind::Pe
+                }
             }
-        },
+        }
     };
     let deficits = match sc.get("deficits") {
         None => Deficits::Additive,
@@ -380,11 +441,18 @@ pub(crate) fn validate(
     };
 
     // Limits before building anything sized by the input.
-    for (kind, limit) in [("region", limits::MAX_REGIONS), ("sector", limits::MAX_SECTORS)] {
+    for (kind, limit) in [
+        ("region", limits::MAX_REGIONS),
+        ("sector", limits::MAX_SECTORS),
+    ] {
         let list = entries(m, kind);
         if list.len() > limit {
             f.diags.push(
-                Diagnostic::error(format!("{} {kind}s is over the limit of {limit}", list.len())).at(list[limit].loc.clone()),
+                Diagnostic::error(format!(
+                    "{} {kind}s is over the limit of {limit}",
+                    list.len()
+                ))
+                .at(list[limit].loc.clone()),
             );
             return None;
         }
@@ -392,8 +460,12 @@ pub(crate) fn validate(
     let inline_flows = entries(m, "flow");
     if inline_flows.len() > limits::MAX_FLOWS {
         f.diags.push(
-            Diagnostic::error(format!("{} flows is over the limit of {}", inline_flows.len(), limits::MAX_FLOWS))
-                .at(inline_flows[limits::MAX_FLOWS].loc.clone()),
+            Diagnostic::error(format!(
+                "{} flows is over the limit of {}",
+                inline_flows.len(),
+                limits::MAX_FLOWS
+            ))
+            .at(inline_flows[limits::MAX_FLOWS].loc.clone()),
         );
         return None;
     }
@@ -423,38 +495,79 @@ pub(crate) fn validate(
 
     let mut regions = Vec::new();
     for t in entries(m, "region") {
-        let Some(id) = check_id(&mut f, "region", t) else { continue };
+        let Some(id) = check_id(&mut f, "region", t) else {
+            continue;
+        };
         let name = f.string(t, "name").unwrap_or_else(|| id.clone());
         regions.push(Region { id, name });
     }
     let mut sectors = Vec::new();
     for t in entries(m, "sector") {
-        let Some(id) = check_id(&mut f, "sector", t) else { continue };
+        let Some(id) = check_id(&mut f, "sector", t) else {
+            continue;
+        };
         let name = f.string(t, "name").unwrap_or_else(|| id.clone());
         if t.get("substitution").is_none() {
-            f.missing(t, "substitution", &format!("sector `{id}`"), "σ > 0, the elasticity of substitution between suppliers, e.g. substitution = 5.0");
+            f.missing(
+                t,
+                "substitution",
+                &format!("sector `{id}`"),
+                "σ > 0, the elasticity of substitution between suppliers, e.g. substitution = 5.0",
+            );
         }
         let substitution = f
-            .ranged(t, "substitution", |x| x > 0.0, "> 0", "σ: elasticity of substitution between suppliers (typical 2–10)")
+            .ranged(
+                t,
+                "substitution",
+                |x| x > 0.0,
+                "> 0",
+                "σ: elasticity of substitution between suppliers (typical 2–10)",
+            )
             .unwrap_or(1.0);
         let demand_elasticity = if t.get("demand_elasticity").is_some() {
-            f.ranged(t, "demand_elasticity", |x| x >= 0.0, ">= 0", "ε: price elasticity of composite demand (typical 0.5–1.5)")
-                .unwrap_or(1.0)
+            f.ranged(
+                t,
+                "demand_elasticity",
+                |x| x >= 0.0,
+                ">= 0",
+                "ε: price elasticity of composite demand (typical 0.5–1.5)",
+            )
+            .unwrap_or(1.0)
         } else {
             1.0
         };
         let growth = if t.get("growth").is_some() {
-            f.ranged(t, "growth", |x| x > -1.0, "> -1", "annual growth of demand, e.g. 0.03 for 3 %").unwrap_or(0.0)
+            f.ranged(
+                t,
+                "growth",
+                |x| x > -1.0,
+                "> -1",
+                "annual growth of demand, e.g. 0.03 for 3 %",
+            )
+            .unwrap_or(0.0)
         } else {
             0.0
         };
         let volatility = if t.get("volatility").is_some() {
-            f.ranged(t, "volatility", |x| (0.0..=1.0).contains(&x), "in [0, 1]", "s.d. of the annual log demand shock, e.g. 0.05")
-                .unwrap_or(0.0)
+            f.ranged(
+                t,
+                "volatility",
+                |x| (0.0..=1.0).contains(&x),
+                "in [0, 1]",
+                "s.d. of the annual log demand shock, e.g. 0.05",
+            )
+            .unwrap_or(0.0)
         } else {
             0.0
         };
-        sectors.push(Sector { id, name, substitution, demand_elasticity, growth, volatility });
+        sectors.push(Sector {
+            id,
+            name,
+            substitution,
+            demand_elasticity,
+            growth,
+            volatility,
+        });
     }
     let region_ids = Ids::new("region", regions.iter().map(|r| r.id.clone()).collect());
     let sector_ids = Ids::new("sector", sectors.iter().map(|s| s.id.clone()).collect());
@@ -475,7 +588,9 @@ pub(crate) fn validate(
 
     let mut blocs = Vec::new();
     for t in entries(m, "bloc") {
-        let Some(id) = check_id(&mut f, "bloc", t) else { continue };
+        let Some(id) = check_id(&mut f, "bloc", t) else {
+            continue;
+        };
         if region_ids.index.contains_key(&id) {
             f.diags.push(
                 Diagnostic::error(format!("bloc id `{id}` is also a region id"))
@@ -492,12 +607,21 @@ pub(crate) fn validate(
                     if let Some(r) = region_ids.index.get(&rid) {
                         members.push(*r);
                     } else {
-                        f.diags.push(region_ids.unknown(&rid, &loc, &[]).help("bloc members are region ids"));
+                        f.diags.push(
+                            region_ids
+                                .unknown(&rid, &loc, &[])
+                                .help("bloc members are region ids"),
+                        );
                     }
                 }
             }
             None if t.get("members").is_none() => {
-                f.missing(t, "members", &format!("bloc `{id}`"), "list the member regions, e.g. members = [\"USA\", \"EU\"]");
+                f.missing(
+                    t,
+                    "members",
+                    &format!("bloc `{id}`"),
+                    "list the member regions, e.g. members = [\"USA\", \"EU\"]",
+                );
             }
             None => {}
         }
@@ -528,16 +652,37 @@ pub(crate) fn validate(
             _ => None,
         });
         let sector = match t.get("sector") {
-            Some(Node { value: Value::String(s), .. }) if s == "*" => Some(None),
-            Some(Node { value: Value::String(s), loc }) => resolver.sector(s, loc, f.diags).map(Some),
+            Some(Node {
+                value: Value::String(s),
+                ..
+            }) if s == "*" => Some(None),
+            Some(Node {
+                value: Value::String(s),
+                loc,
+            }) => resolver.sector(s, loc, f.diags).map(Some),
             _ => None,
         };
         if t.get("rate").is_none() {
-            f.missing(t, "rate", "a [[growth]] entry", "the annual growth rate, e.g. rate = 0.045");
+            f.missing(
+                t,
+                "rate",
+                "a [[growth]] entry",
+                "the annual growth rate, e.g. rate = 0.045",
+            );
         }
-        let rate = f.ranged(t, "rate", |x| x > -1.0, "> -1", "annual growth of demand for this region, e.g. 0.045");
+        let rate = f.ranged(
+            t,
+            "rate",
+            |x| x > -1.0,
+            "> -1",
+            "annual growth of demand for this region, e.g. 0.045",
+        );
         if let (Some(region), Some(sector), Some(rate)) = (region, sector, rate) {
-            growth_overrides.push(GrowthOverride { region, sector, rate });
+            growth_overrides.push(GrowthOverride {
+                region,
+                sector,
+                rate,
+            });
         }
     }
 
@@ -549,41 +694,88 @@ pub(crate) fn validate(
     {
         match &node.value {
             Value::String(rel) => {
-                let base = sources.path(node.loc.file).parent().unwrap_or(Path::new("")).to_path_buf();
+                let base = sources
+                    .path(node.loc.file)
+                    .parent()
+                    .unwrap_or(Path::new(""))
+                    .to_path_buf();
                 let csv_path = base.join(rel);
                 let rank = m.rank.get(&node.loc.file).copied().unwrap_or(0);
                 let budget = limits::MAX_FLOWS - inline_flows.len();
                 let regions_idx = &resolver.regions.index;
                 let sectors_idx = &resolver.sectors.index;
-                let rows = flows_csv::read(&csv_path, files, &node.loc, budget, sources, f.diags, |kind, id| match kind {
-                    flows_csv::IdKind::Region => regions_idx.get(id).copied(),
-                    flows_csv::IdKind::Sector => sectors_idx.get(id).copied(),
-                }, &resolver.regions.names, &resolver.sectors.names);
+                let rows = flows_csv::read(
+                    &csv_path,
+                    files,
+                    &node.loc,
+                    budget,
+                    sources,
+                    f.diags,
+                    |kind, id| match kind {
+                        flows_csv::IdKind::Region => regions_idx.get(id).copied(),
+                        flows_csv::IdKind::Sector => sectors_idx.get(id).copied(),
+                    },
+                    &resolver.regions.names,
+                    &resolver.sectors.names,
+                );
                 for flow in rows {
                     flow_at.insert((flow.from, flow.to, flow.sector), (flows.len(), rank));
                     flows.push(flow);
                 }
             }
-            _ => f.diags.push(expected(node, "a path to a CSV file (from,to,sector,value)")),
+            _ => f.diags.push(expected(
+                node,
+                "a path to a CSV file (from,to,sector,value)",
+            )),
         }
     }
     for t in inline_flows {
-        let from = t.get("from").and_then(|n| n.value_str().and_then(|s| resolver.region(s, &n.loc, f.diags)));
-        let to = t.get("to").and_then(|n| n.value_str().and_then(|s| resolver.region(s, &n.loc, f.diags)));
-        let sector = t.get("sector").and_then(|n| n.value_str().and_then(|s| resolver.sector(s, &n.loc, f.diags)));
+        let from = t.get("from").and_then(|n| {
+            n.value_str()
+                .and_then(|s| resolver.region(s, &n.loc, f.diags))
+        });
+        let to = t.get("to").and_then(|n| {
+            n.value_str()
+                .and_then(|s| resolver.region(s, &n.loc, f.diags))
+        });
+        let sector = t.get("sector").and_then(|n| {
+            n.value_str()
+                .and_then(|s| resolver.sector(s, &n.loc, f.diags))
+        });
         if t.get("value").is_none() {
-            f.missing(t, "value", "a [[flow]] entry", "the base-year value of trade, e.g. value = 568.3");
+            f.missing(
+                t,
+                "value",
+                "a [[flow]] entry",
+                "the base-year value of trade, e.g. value = 568.3",
+            );
         }
-        let value = f.ranged(t, "value", |x| x >= 0.0, ">= 0", "base-year value of trade in the scenario's unit");
+        let value = f.ranged(
+            t,
+            "value",
+            |x| x >= 0.0,
+            ">= 0",
+            "base-year value of trade in the scenario's unit",
+        );
         let note = f.string(t, "note");
-        let (Some(from), Some(to), Some(sector), Some(value)) = (from, to, sector, value) else { continue };
+        let (Some(from), Some(to), Some(sector), Some(value)) = (from, to, sector, value) else {
+            continue;
+        };
         let rank = m.rank.get(&t.loc.file).copied().unwrap_or(0);
-        let flow = Flow { from, to, sector, value, note };
+        let flow = Flow {
+            from,
+            to,
+            sector,
+            value,
+            note,
+        };
         match flow_at.get(&(from, to, sector)).copied() {
             Some((i, r)) if r == rank => f.diags.push(
                 Diagnostic::error(format!(
                     "duplicate flow ({}, {}, {}): it is also in this file's [data] flows table",
-                    resolver.regions.names[from], resolver.regions.names[to], resolver.sectors.names[sector]
+                    resolver.regions.names[from],
+                    resolver.regions.names[to],
+                    resolver.sectors.names[sector]
                 ))
                 .at(t.loc.clone())
                 .help("a (from, to, sector) key may appear once per file")
@@ -605,19 +797,29 @@ pub(crate) fn validate(
     let ramp = |f: &mut Fields<'_>, t: &Table| -> u32 {
         match f.integer(t, "ramp_years") {
             None => 0,
-            Some((r, loc)) => u32::try_from(r).ok().filter(|r| *r <= 200).unwrap_or_else(|| {
-                f.diags.push(
-                    Diagnostic::error(format!("`ramp_years` = {r} must be a whole number of years from 0 to 200"))
+            Some((r, loc)) => u32::try_from(r)
+                .ok()
+                .filter(|r| *r <= 200)
+                .unwrap_or_else(|| {
+                    f.diags.push(
+                        Diagnostic::error(format!(
+                            "`ramp_years` = {r} must be a whole number of years from 0 to 200"
+                        ))
                         .at(loc)
                         .label("out of range"),
-                );
-                0
-            }),
+                    );
+                    0
+                }),
         }
     };
     let start_year = |f: &mut Fields<'_>, t: &Table, what: &str| -> Option<i32> {
         if t.get("start").is_none() {
-            f.missing(t, "start", what, "the first year it can act, after base_year and no later than horizon");
+            f.missing(
+                t,
+                "start",
+                what,
+                "the first year it can act, after base_year and no later than horizon",
+            );
             return None;
         }
         let (s, loc) = f.integer(t, "start")?;
@@ -625,9 +827,11 @@ pub(crate) fn validate(
             && !(*b < s && s <= *h)
         {
             f.diags.push(
-                Diagnostic::error(format!("`start` = {s} must be after base_year {b} and no later than horizon {h}"))
-                    .at(loc)
-                    .label(format!("expected a year in {}..={h}", b + 1)),
+                Diagnostic::error(format!(
+                    "`start` = {s} must be after base_year {b} and no later than horizon {h}"
+                ))
+                .at(loc)
+                .label(format!("expected a year in {}..={h}", b + 1)),
             );
             return None;
         }
@@ -637,13 +841,21 @@ pub(crate) fn validate(
         if t.get("probability").is_none() {
             return 1.0;
         }
-        f.ranged(t, "probability", |x| (0.0..=1.0).contains(&x), "in [0, 1]", "the chance it is implemented at all")
-            .unwrap_or(1.0)
+        f.ranged(
+            t,
+            "probability",
+            |x| (0.0..=1.0).contains(&x),
+            "in [0, 1]",
+            "the chance it is implemented at all",
+        )
+        .unwrap_or(1.0)
     };
 
     let mut agreements = Vec::new();
     for t in entries(m, "agreement") {
-        let Some(id) = check_id(&mut f, "agreement", t) else { continue };
+        let Some(id) = check_id(&mut f, "agreement", t) else {
+            continue;
+        };
         let what = format!("agreement `{id}`");
         let name = f.string(t, "name").unwrap_or_else(|| id.clone());
         let coverage = match (t.get("parties"), t.get("between")) {
@@ -665,8 +877,10 @@ pub(crate) fn validate(
                 .map(Coverage::Parties),
             (None, Some(b)) => match &b.value {
                 Value::Array(groups) if groups.len() == 2 => {
-                    let g0 = strings_of(&groups[0], f.diags).and_then(|l| resolver.region_list(&l, f.diags));
-                    let g1 = strings_of(&groups[1], f.diags).and_then(|l| resolver.region_list(&l, f.diags));
+                    let g0 = strings_of(&groups[0], f.diags)
+                        .and_then(|l| resolver.region_list(&l, f.diags));
+                    let g1 = strings_of(&groups[1], f.diags)
+                        .and_then(|l| resolver.region_list(&l, f.diags));
                     g0.zip(g1).map(|(a, b)| Coverage::Between(a, b))
                 }
                 _ => {
@@ -725,7 +939,9 @@ pub(crate) fn validate(
         let delay = f.delay(t).unwrap_or((0, 0));
         let enabled = f.boolean(t, "enabled").unwrap_or(true);
         let note = f.string(t, "note");
-        if let (Some(coverage), Some(sectors_cov), Some(start), Some(effect)) = (coverage, sectors_cov, start, effect) {
+        if let (Some(coverage), Some(sectors_cov), Some(start), Some(effect)) =
+            (coverage, sectors_cov, start, effect)
+        {
             agreements.push(Agreement {
                 id,
                 name,
@@ -744,7 +960,9 @@ pub(crate) fn validate(
 
     let mut shocks = Vec::new();
     for t in entries(m, "shock") {
-        let Some(id) = check_id(&mut f, "shock", t) else { continue };
+        let Some(id) = check_id(&mut f, "shock", t) else {
+            continue;
+        };
         let what = format!("shock `{id}`");
         let name = f.string(t, "name").unwrap_or_else(|| id.clone());
         let side = |f: &mut Fields<'_>, key: &str| -> Option<Vec<usize>> {
@@ -752,7 +970,8 @@ pub(crate) fn validate(
                 f.missing(t, key, &what, "a list of region ids, bloc ids or \"*\"");
                 return None;
             }
-            f.strings(t, key).and_then(|l| resolver.region_list(&l, f.diags))
+            f.strings(t, key)
+                .and_then(|l| resolver.region_list(&l, f.diags))
         };
         let from = side(&mut f, "from");
         let to = side(&mut f, "to");
@@ -779,7 +998,12 @@ pub(crate) fn validate(
         };
         let ramp_years = ramp(&mut f, t);
         if t.get("cost_increase").is_none() {
-            f.missing(t, "cost_increase", &what, "the rise in trade cost at full force, e.g. cost_increase = 0.25");
+            f.missing(
+                t,
+                "cost_increase",
+                &what,
+                "the rise in trade cost at full force, e.g. cost_increase = 0.25",
+            );
         }
         let cost_increase = f.ranged(
             t,
@@ -816,7 +1040,9 @@ pub(crate) fn validate(
     if f.diags.error_count() > errors_before {
         return None;
     }
-    let (Some(name), Some((base_year, _)), Some((horizon, _))) = (name, base_year, horizon) else { return None };
+    let (Some(name), Some((base_year, _)), Some((horizon, _))) = (name, base_year, horizon) else {
+        return None;
+    };
     let scenario = Scenario {
         path: path.to_path_buf(),
         name,
@@ -840,8 +1066,16 @@ pub(crate) fn validate(
     warnings(&scenario, m, f.diags);
     if scenario.engine == EngineKind::Ge {
         for problem in scenario.ge_problems() {
-            let loc = m.scenario.as_ref().and_then(|t| t.get("engine")).map(|n| n.loc.clone());
-            f.diags.push(Diagnostic::error(format!("cannot run in GE: {problem}")).at_opt(loc).label("engine = \"ge\" set here"));
+            let loc = m
+                .scenario
+                .as_ref()
+                .and_then(|t| t.get("engine"))
+                .map(|n| n.loc.clone());
+            f.diags.push(
+                Diagnostic::error(format!("cannot run in GE: {problem}"))
+                    .at_opt(loc)
+                    .label("engine = \"ge\" set here"),
+            );
         }
         if f.diags.has_errors() {
             return None;
@@ -861,27 +1095,47 @@ fn warnings(s: &Scenario, m: &Merged, diags: &mut Diagnostics) {
         has_flow[fl.to] = true;
     }
     let loc_of = |kind: &str, id: &str| {
-        entries(m, kind).iter().find(|t| t.str("id") == Some(id)).and_then(|t| t.get("id")).map(|n| n.loc.clone())
+        entries(m, kind)
+            .iter()
+            .find(|t| t.str("id") == Some(id))
+            .and_then(|t| t.get("id"))
+            .map(|n| n.loc.clone())
     };
     for a in &s.agreements {
-        let any = a.coverage.pairs().iter().any(|&(i, j)| a.sectors.iter().any(|&k| traded[(i * n + j) * s.sectors.len() + k]));
+        let any = a.coverage.pairs().iter().any(|&(i, j)| {
+            a.sectors
+                .iter()
+                .any(|&k| traded[(i * n + j) * s.sectors.len() + k])
+        });
         if !any {
             diags.push(
-                Diagnostic::warning(format!("agreement `{}` covers no pair with base-year trade: it can have no effect", a.id))
-                    .at_opt(loc_of("agreement", &a.id))
-                    .label("no flow between its parties in its sectors")
-                    .help("the model scales existing trade; it cannot create trade from zero"),
+                Diagnostic::warning(format!(
+                    "agreement `{}` covers no pair with base-year trade: it can have no effect",
+                    a.id
+                ))
+                .at_opt(loc_of("agreement", &a.id))
+                .label("no flow between its parties in its sectors")
+                .help("the model scales existing trade; it cannot create trade from zero"),
             );
         }
     }
     for sh in &s.shocks {
         let any = sh.from.iter().any(|&i| {
-            sh.to.iter().any(|&j| i != j && sh.sectors.iter().any(|&k| traded[(i * n + j) * s.sectors.len() + k]))
+            sh.to.iter().any(|&j| {
+                i != j
+                    && sh
+                        .sectors
+                        .iter()
+                        .any(|&k| traded[(i * n + j) * s.sectors.len() + k])
+            })
         });
         if !any {
             diags.push(
-                Diagnostic::warning(format!("shock `{}` covers no pair with base-year trade: it can have no effect", sh.id))
-                    .at_opt(loc_of("shock", &sh.id)),
+                Diagnostic::warning(format!(
+                    "shock `{}` covers no pair with base-year trade: it can have no effect",
+                    sh.id
+                ))
+                .at_opt(loc_of("shock", &sh.id)),
             );
         }
     }

@@ -400,7 +400,6 @@ fn print_solver_details(p: &Prepared) {
 /// Indices of the plan's series that pass the filters.
 fn select(
     plan: &Plan,
-    s: &Scenario,
     metrics: &[Metric],
     regions: &[usize],
     sectors: &[SectorSel],
@@ -416,12 +415,8 @@ fn select(
             .filter(|(_, k)| regions.is_empty() || regions.contains(&k.region))
             .filter(|(_, k)| sectors.is_empty() || sectors.contains(&k.sector))
             .map(|(i, _)| i)
-            .collect::<Vec<_>>(),
+            .collect(),
     )
-    .map(|v| {
-        let _ = s;
-        v
-    })
 }
 
 fn parse_metric(name: &str) -> Result<Metric, CliError> {
@@ -529,7 +524,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             .iter()
             .map(|s| parse_sector(&p.scenario, s))
             .collect::<Result<_, _>>()?;
-        let only = select(&p.plan, &p.scenario, &metrics, &regions, &sectors);
+        let only = select(&p.plan, &metrics, &regions, &sectors);
         let outcome = simulate(&p, only, &args.sim)?;
         results.push((p, outcome));
     }

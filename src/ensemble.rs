@@ -208,7 +208,7 @@ fn summarise(
                     }
                 })?;
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if d % 64 == 0 || d == total_work {
+                if d.is_multiple_of(64) || d == total_work {
                     progress.advance(d, total_work);
                 }
                 Ok(())
@@ -220,7 +220,11 @@ fn summarise(
         let summaries: Vec<[f64; 6]> = (0..width.div_ceil(GROUP))
             .into_par_iter()
             .map_init(
-                || vec![Vec::with_capacity(runs); GROUP],
+                || {
+                    (0..GROUP)
+                        .map(|_| Vec::with_capacity(runs))
+                        .collect::<Vec<_>>()
+                },
                 |columns, g| {
                     let c0 = g * GROUP;
                     let c1 = (c0 + GROUP).min(width);

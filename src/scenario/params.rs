@@ -91,6 +91,7 @@ pub struct FieldDoc {
     pub range: (f64, f64),
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn doc(
     section: &'static str,
     field: &'static str,

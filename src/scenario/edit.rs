@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
 
 use super::params::{ParamValue, Target};
-use super::{Scenario, load_str};
+use super::{Disk, FileSource, Scenario, load_from, load_str};
 
 /// One `PATH=VALUE` assignment.
 #[derive(Clone, Debug, PartialEq)]
@@ -368,6 +368,33 @@ pub struct SetReport {
     pub csv: Option<PathBuf>,
 }
 
+/// The files as they would be after an edit: the edited flows CSV instead of the one on disk.
+struct WithEditedCsv<'a>(Option<&'a (PathBuf, String)>);
+
+impl WithEditedCsv<'_> {
+    fn edited(&self, path: &Path) -> Option<&str> {
+        self.0
+            .filter(|(p, _)| p == path)
+            .map(|(_, text)| text.as_str())
+    }
+}
+
+impl FileSource for WithEditedCsv<'_> {
+    fn size(&self, path: &Path) -> std::io::Result<u64> {
+        match self.edited(path) {
+            Some(text) => Ok(text.len() as u64),
+            None => Disk.size(path),
+        }
+    }
+
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        match self.edited(path) {
+            Some(text) => Ok(text.as_bytes().to_vec()),
+            None => Disk.read(path),
+        }
+    }
+}
+
 /// The whole of `corridor set`: apply, validate the result, write atomically.
 /// On any problem nothing is written. Validation problems are returned rendered.
 pub fn set_in_file(path: &Path, edits: &[Assignment], color: bool) -> Result<SetReport, EditError> {
@@ -381,8 +408,12 @@ pub fn set_in_file(path: &Path, edits: &[Assignment], color: bool) -> Result<Set
         ))
     })?;
     let edited = apply(path, &text, &scenario, edits)?;
-    // Validate exactly what would be written (an edited CSV is checked by its rules above).
-    let check = load_str(path, &edited.scenario_text);
+    // Validate exactly what would be written, the edited CSV included.
+    let check = load_from(
+        path,
+        Some(&edited.scenario_text),
+        &WithEditedCsv(edited.csv.as_ref()),
+    );
     if check.diagnostics.has_errors() {
         return Err(EditError::Invalid(format!(
             "the change would make the scenario invalid, so nothing was written:\n{}",

@@ -86,12 +86,22 @@ fn main() {
         println!("one Monte Carlo draw:                {d:?}");
     }
     if want("ge") {
-        let ge_model = Model::new(&scenario, corridor::scenario::EngineKind::Ge).expect("GE-ready flagship");
+        let ge_model =
+            Model::new(&scenario, corridor::scenario::EngineKind::Ge).expect("GE-ready flagship");
         let ge_plan = Plan::new(&ge_model);
-        let d = time(20, || ensemble::as_written_path(&ge_model, &ge_plan).expect("GE path"));
+        let d = time(20, || {
+            ensemble::as_written_path(&ge_model, &ge_plan).expect("GE path")
+        });
         println!("GE path of the flagship, all years:  {d:?}  (target < 50 ms)");
-        let options = Options { runs: 1000, seed: 1, memory_budget: ensemble::DEFAULT_MEMORY_BUDGET, only: None };
-        let d = time(3, || ensemble::run(&ge_model, &ge_plan, &options, &Silent).expect("GE ensemble"));
+        let options = Options {
+            runs: 1000,
+            seed: 1,
+            memory_budget: ensemble::DEFAULT_MEMORY_BUDGET,
+            only: None,
+        };
+        let d = time(3, || {
+            ensemble::run(&ge_model, &ge_plan, &options, &Silent).expect("GE ensemble")
+        });
         println!("GE ensemble, 1000 runs, all series:  {d:?}  (target < 10 s)");
     }
     if want("ensemble") {

@@ -51,6 +51,14 @@ pub enum Command {
     Run(RunArgs),
     /// Compare one metric across scenarios, with each scenario's difference to the first.
     Compare(CompareArgs),
+    /// Split the change of one output from the no-event world into each agreement's and
+    /// shock's contribution (Shapley values on the as-written path; they add up exactly).
+    Explain(ExplainArgs),
+    /// One-at-a-time sensitivity of one output to every numeric parameter (a tornado table).
+    Sensitivity(SensitivityArgs),
+    /// Run a batch of variants over a grid or a Latin hypercube of parameter values and
+    /// write each point's parameters and the chosen metrics' summaries as CSV.
+    Sweep(SweepArgs),
     /// Change parameters in a scenario file in place, keeping its comments and layout.
     ///
     /// The result is validated first and nothing is written if it is invalid; the file is
@@ -141,17 +149,13 @@ pub struct RunArgs {
     pub year: Option<i32>,
 }
 
-#[derive(clap::Args, Debug)]
-pub struct CompareArgs {
-    /// Scenario files (.toml); the first is the reference.
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    #[command(flatten)]
-    pub sim: SimArgs,
-    /// The metric to compare, e.g. supplier_hhi, import_share, flow, welfare.
+/// Which output a command looks at: one series in one year.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SeriesArgs {
+    /// The metric, e.g. supplier_hhi, import_share, flow, welfare (see docs/model.md).
     #[arg(long, value_name = "M")]
     pub metric: String,
-    /// Region (default: the first scenario's focus region).
+    /// Region (default: the scenario's focus region).
     #[arg(long, value_name = "R")]
     pub region: Option<String>,
     /// Partner region or bloc, for flow, import_share and bloc shares.
@@ -160,9 +164,83 @@ pub struct CompareArgs {
     /// Sector id or `all` (default: all).
     #[arg(long, value_name = "S")]
     pub sector: Option<String>,
-    /// Year (default: the first scenario's horizon).
+    /// Year (default: the horizon).
     #[arg(long, value_name = "Y")]
     pub year: Option<i32>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Scenario files (.toml); the first is the reference.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    #[command(flatten)]
+    pub series: SeriesArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    #[command(flatten)]
+    pub series: SeriesArgs,
+    /// Random orderings sampled when there are more than 12 events.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub samples: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SensitivityArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    #[command(flatten)]
+    pub series: SeriesArgs,
+    /// Move each parameter by ± this percentage of its value instead of across its
+    /// documented typical range (years, ramps and delays always move by one year).
+    #[arg(long, value_name = "PCT")]
+    pub pct: Option<f64>,
+    /// The statistic to report: path (default), or mean, p5, p25, p50, p75, p95 over
+    /// Monte Carlo runs (the same seed for every variant).
+    #[arg(long, default_value = "path", value_name = "STAT")]
+    pub stat: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SweepArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// A swept parameter: PATH=FROM:TO:STEP or PATH=V1,V2,… (repeat for more).
+    #[arg(long = "set", required = true, value_name = "PATH=VALUES")]
+    pub sets: Vec<String>,
+    /// grid (every combination) or lhs:N (a Latin hypercube of N points).
+    #[arg(long, default_value = "grid", value_name = "grid|lhs:N")]
+    pub sample: String,
+    /// Only shard I of N (1-based): contiguous slices of the points, for batch schedulers.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    #[command(flatten)]
+    pub sim: SimArgs,
+    /// Metrics to summarise (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', required = true, value_name = "M")]
+    pub metric: Vec<String>,
+    /// Only these regions.
+    #[arg(long, value_delimiter = ',', value_name = "R")]
+    pub region: Vec<String>,
+    /// Only these sectors (`all` for the sum).
+    #[arg(long, value_delimiter = ',', value_name = "S")]
+    pub sector: Vec<String>,
+    /// Years to report (default: the horizon).
+    #[arg(long, value_delimiter = ',', value_name = "Y")]
+    pub year: Vec<i32>,
+    /// Output CSV file (replaced atomically); standard output if absent.
+    #[arg(long, short, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
 }
 
 /// An error with its exit code.
@@ -588,12 +666,13 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
 }
 
 pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
-    let metric = parse_metric(&args.metric)?;
+    let sel = &args.series;
+    let metric = parse_metric(&sel.metric)?;
     let needs_partner = matches!(
         metric,
         Metric::Flow | Metric::ImportShare | Metric::BlocImportShare | Metric::BlocTradeShare
     );
-    if needs_partner && args.partner.is_none() {
+    if needs_partner && sel.partner.is_none() {
         return Err(CliError::Invalid(format!(
             "error: --metric {} needs --partner (a region id{})",
             metric.name(),
@@ -612,19 +691,19 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         let (region_id, sector_id, year) = match &header {
             Some((r, sec, _, y)) => (r.clone(), sec.clone(), *y),
             None => {
-                let r = args
+                let r = sel
                     .region
                     .clone()
                     .unwrap_or_else(|| s.regions[s.focus_region()].id.clone());
-                let sec = args.sector.clone().unwrap_or_else(|| "all".into());
-                let y = args.year.unwrap_or(s.horizon);
+                let sec = sel.sector.clone().unwrap_or_else(|| "all".into());
+                let y = sel.year.unwrap_or(s.horizon);
                 header = Some((r.clone(), sec.clone(), metric.name().to_string(), y));
                 (r, sec, y)
             }
         };
         let region = parse_region(s, &region_id)?;
         let sector = parse_sector(s, &sector_id)?;
-        let partner = match (&args.partner, metric) {
+        let partner = match (&sel.partner, metric) {
             (_, Metric::TopSupplierShare) => Partner::Top,
             (Some(pid), Metric::BlocImportShare | Metric::BlocTradeShare) => {
                 Partner::Bloc(s.bloc_index(pid).ok_or_else(|| {
@@ -706,5 +785,429 @@ pub fn set(file: &Path, assignments: &[String]) -> Result<(), CliError> {
             file.display()
         ))),
         Err(e @ EditError::Write { .. }) => Err(CliError::Failure(e.into())),
+    }
+}
+
+/// Resolves the series a command looks at in one scenario, and its year index.
+fn resolve_series(
+    s: &Scenario,
+    plan: &Plan,
+    sel: &SeriesArgs,
+) -> Result<(usize, SeriesKey, usize), CliError> {
+    let metric = parse_metric(&sel.metric)?;
+    let region = match &sel.region {
+        Some(r) => parse_region(s, r)?,
+        None => s.focus_region(),
+    };
+    let sector = parse_sector(s, sel.sector.as_deref().unwrap_or("all"))?;
+    let partner = match (metric, &sel.partner) {
+        (Metric::TopSupplierShare, _) => Partner::Top,
+        (Metric::BlocImportShare | Metric::BlocTradeShare, Some(b)) => {
+            Partner::Bloc(s.bloc_index(b).ok_or_else(|| {
+                CliError::Invalid(format!("error: `{}` has no bloc `{b}`", s.path.display()))
+            })?)
+        }
+        (Metric::Flow | Metric::ImportShare, Some(r)) => Partner::Region(parse_region(s, r)?),
+        (
+            Metric::Flow | Metric::ImportShare | Metric::BlocImportShare | Metric::BlocTradeShare,
+            None,
+        ) => {
+            return Err(CliError::Invalid(format!(
+                "error: --metric {} needs --partner",
+                metric.name()
+            )));
+        }
+        _ => Partner::None,
+    };
+    let key = SeriesKey {
+        metric,
+        region,
+        partner,
+        sector,
+    };
+    let series = plan.keys.iter().position(|k| *k == key).ok_or_else(|| {
+        CliError::Invalid(format!(
+            "error: `{}` has no series {} of {} (partner `{}`, sector `{}`) in the {} engine: the region may not trade there",
+            s.path.display(),
+            metric.name(),
+            s.regions[region].id,
+            key.partner_id(s),
+            key.sector_id(s),
+            plan_engine_name(metric)
+        ))
+    })?;
+    let year = sel.year.unwrap_or(s.horizon);
+    let t = s.years().position(|y| y == year).ok_or_else(|| {
+        CliError::Invalid(format!(
+            "error: --year {year} is outside {}–{} of `{}`",
+            s.base_year,
+            s.horizon,
+            s.path.display()
+        ))
+    })?;
+    Ok((series, key, t))
+}
+
+fn plan_engine_name(metric: Metric) -> &'static str {
+    match metric {
+        Metric::Creation | Metric::Diversion => "PE",
+        Metric::Welfare | Metric::Wage | Metric::RealWage | Metric::PriceIndex => "GE",
+        _ => "chosen",
+    }
+}
+
+fn describe_series(s: &Scenario, key: &SeriesKey, year: i32) -> String {
+    let partner = key.partner_id(s);
+    format!(
+        "{} of {}{}, sector {}, in {year}",
+        key.metric.name(),
+        s.regions[key.region].id,
+        if partner.is_empty() {
+            String::new()
+        } else {
+            format!(" with {partner}")
+        },
+        key.sector_id(s)
+    )
+}
+
+pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
+    let p = prepare(&args.file, &args.sim)?;
+    let s = &p.scenario;
+    let (series, key, t) = resolve_series(s, &p.plan, &args.series)?;
+    let report =
+        crate::analysis::shapley::explain(&p.model, &p.plan, series, t, args.samples, s.seed)
+            .map_err(|e| CliError::Failure(anyhow::anyhow!("{e}")))?;
+    let year = s.base_year + i32::try_from(t).unwrap_or(0);
+    println!(
+        "{} — {}",
+        describe_series(s, &key, year),
+        key.metric.describe()
+    );
+    println!(
+        "Shapley contributions on the as-written path ({} engine{}).",
+        p.model.engine.as_str(),
+        if report.exact {
+            ", every coalition evaluated".to_string()
+        } else {
+            format!(
+                ", {} sampled orderings; ± is one standard error",
+                report.samples
+            )
+        }
+    );
+    let total = report.as_written - report.no_events;
+    let mut rows: Vec<(String, f64, f64)> = report
+        .contributions
+        .iter()
+        .map(|c| {
+            let e = &p.model.events.list[c.event];
+            (
+                format!("{} {}", e.kind.as_str(), e.id),
+                c.value,
+                c.std_error,
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    let mut t_out = comfy_table::Table::new();
+    t_out
+        .load_style(comfy_table::presets::UTF8_BORDERS_ONLY)
+        .set_header(vec!["", "contribution", "share of change"]);
+    let m = key.metric;
+    t_out.add_row(vec![
+        "no-event world".to_string(),
+        table::human(report.no_events, m),
+        String::new(),
+    ]);
+    for (name, v, se) in &rows {
+        let share = if total != 0.0 {
+            format!("{:.1}%", 100.0 * v / total)
+        } else {
+            "–".into()
+        };
+        let value = if *se > 0.0 {
+            format!("{} ± {}", table::human(*v, m), table::human(*se, m))
+        } else {
+            table::human(*v, m)
+        };
+        t_out.add_row(vec![name.clone(), value, share]);
+    }
+    t_out.add_row(vec![
+        "total change".to_string(),
+        table::human(total, m),
+        "100.0%".into(),
+    ]);
+    t_out.add_row(vec![
+        "as written".to_string(),
+        table::human(report.as_written, m),
+        String::new(),
+    ]);
+    println!("{t_out}");
+    Ok(())
+}
+
+pub fn sensitivity(args: &SensitivityArgs) -> Result<(), CliError> {
+    use crate::analysis::sensitivity::{Spread, Statistic, analyse};
+    let p = prepare(&args.file, &args.sim)?;
+    let s = &p.scenario;
+    let (_, key, t) = resolve_series(s, &p.plan, &args.series)?;
+    let statistic = match args.stat.as_str() {
+        "path" => Statistic::Path,
+        other => Statistic::Stat(
+            ensemble::STATS
+                .iter()
+                .position(|x| *x == other)
+                .ok_or_else(|| {
+                    CliError::Invalid(format!(
+                        "error: --stat {other} is not one of path, mean, p5, p25, p50, p75, p95"
+                    ))
+                })?,
+        ),
+    };
+    let spread = match args.pct {
+        Some(pct) if pct.is_finite() && pct > 0.0 => Spread::Fraction(pct / 100.0),
+        Some(pct) => {
+            return Err(CliError::Invalid(format!(
+                "error: --pct {pct} must be a positive percentage"
+            )));
+        }
+        None => Spread::Documented,
+    };
+    let bar = Bar::new("sensitivity", 1);
+    let report = with_threads(args.sim.threads, || {
+        analyse(
+            s,
+            p.model.engine,
+            &key,
+            t,
+            statistic,
+            spread,
+            &|done, total| bar.advance(done as u64, total as u64),
+        )
+    })?
+    .map_err(|e| CliError::Failure(anyhow::anyhow!(e)))?;
+    drop(bar);
+    let year = s.base_year + i32::try_from(t).unwrap_or(0);
+    println!(
+        "{} — {} ({})",
+        describe_series(s, &key, year),
+        args.stat,
+        key.metric.describe()
+    );
+    println!(
+        "One at a time, {}; base value {}. Largest swing first.",
+        match spread {
+            Spread::Documented => "each parameter across its documented typical range".to_string(),
+            Spread::Fraction(f) => format!("each parameter ±{}%", f * 100.0),
+        },
+        table::human(report.base, key.metric)
+    );
+    let mut out = comfy_table::Table::new();
+    out.load_style(comfy_table::presets::UTF8_BORDERS_ONLY)
+        .set_header(vec![
+            "parameter",
+            "low",
+            "high",
+            "output at low",
+            "output at high",
+            "swing",
+        ]);
+    for r in &report.rows {
+        out.add_row(vec![
+            r.target.to_string(),
+            r.low_value.to_string(),
+            r.high_value.to_string(),
+            table::human(r.low, key.metric),
+            table::human(r.high, key.metric),
+            table::human(r.swing(), key.metric),
+        ]);
+    }
+    println!("{out}");
+    for (target, why) in &report.skipped {
+        eprintln!("note: {target} was left out: {why}");
+    }
+    Ok(())
+}
+
+pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
+    use crate::analysis::sweep::{Sampling, Shard, parse_dimension, points};
+    use rayon::prelude::*;
+    use sha2::Digest;
+    let loaded = crate::scenario::load(&args.file);
+    let sources = loaded.sources.clone();
+    let base = match loaded.into_result() {
+        Ok((s, _, _)) => s,
+        Err(_) => {
+            load_scenario(&args.file)?;
+            return Err(CliError::Invalid(String::new()));
+        }
+    };
+    let dims = args
+        .sets
+        .iter()
+        .map(|d| parse_dimension(d, &base))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::Invalid(format!("error: {e}")))?;
+    let sampling =
+        Sampling::parse(&args.sample).map_err(|e| CliError::Invalid(format!("error: {e}")))?;
+    let shard = match &args.shard {
+        Some(t) => Shard::parse(t).map_err(|e| CliError::Invalid(format!("error: {e}")))?,
+        None => Shard::WHOLE,
+    };
+    let runs = args.sim.runs.unwrap_or(base.runs);
+    let seed = args.sim.seed.unwrap_or(base.seed);
+    let engine = args.sim.engine.map_or(base.engine, EngineKind::from);
+    let all_points =
+        points(&dims, sampling, seed).map_err(|e| CliError::Invalid(format!("error: {e}")))?;
+    let range = shard.range(all_points.len());
+    let metrics: Vec<Metric> = args
+        .metric
+        .iter()
+        .map(|m| parse_metric(m))
+        .collect::<Result<_, _>>()?;
+    let regions: Vec<usize> = args
+        .region
+        .iter()
+        .map(|r| parse_region(&base, r))
+        .collect::<Result<_, _>>()?;
+    let sectors: Vec<SectorSel> = args
+        .sector
+        .iter()
+        .map(|x| parse_sector(&base, x))
+        .collect::<Result<_, _>>()?;
+    let years: Vec<i32> = if args.year.is_empty() {
+        vec![base.horizon]
+    } else {
+        args.year.clone()
+    };
+    for y in &years {
+        if !(base.base_year..=base.horizon).contains(y) {
+            return Err(CliError::Invalid(format!(
+                "error: --year {y} is outside {}–{}",
+                base.base_year, base.horizon
+            )));
+        }
+    }
+    let mut hasher = sha2::Sha256::new();
+    for (_, f) in sources.files() {
+        hasher.update(f.text.as_bytes());
+    }
+    let hash: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let bar = Bar::new("sweep", u32::try_from(range.len()).unwrap_or(u32::MAX));
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let total = range.len() as u64;
+    let point_rows = with_threads(args.sim.threads, || {
+        range
+            .clone()
+            .into_par_iter()
+            .map(|i| -> Result<Vec<String>, String> {
+                let mut variant = base.clone();
+                variant.runs = runs;
+                variant.seed = seed;
+                for (dim, value) in dims.iter().zip(&all_points[i]) {
+                    variant
+                        .set_param(&dim.target, *value)
+                        .map_err(|e| format!("point {i}: {e}"))?;
+                }
+                let model = Model::new(&variant, engine).map_err(|e| format!("point {i}: {e}"))?;
+                let plan = Plan::new(&model);
+                let only = select(&plan, &metrics, &regions, &sectors).unwrap_or_default();
+                let options = ensemble::Options {
+                    runs,
+                    seed,
+                    memory_budget: ensemble::DEFAULT_MEMORY_BUDGET / 4,
+                    only: Some(only),
+                };
+                let outcome = ensemble::run(&model, &plan, &options, &ensemble::Silent)
+                    .map_err(|e| format!("point {i}: {e}"))?;
+                let params: Vec<String> = all_points[i].iter().map(ToString::to_string).collect();
+                let mut lines = Vec::new();
+                let tc = outcome.years.len();
+                for (k, key) in outcome.keys.iter().enumerate() {
+                    for y in &years {
+                        let t = usize::try_from(y - variant.base_year).unwrap_or(0);
+                        let partner = match key.partner {
+                            Partner::Top => outcome.path_top[k * tc + t]
+                                .map_or("", |r| variant.regions[r].id.as_str()),
+                            _ => key.partner_id(&variant),
+                        };
+                        let mut stats = vec![("path", outcome.path[k * tc + t])];
+                        if let Some(st) = &outcome.stats {
+                            for (si, name) in ensemble::STATS.iter().enumerate() {
+                                stats.push((name, st[si][k * tc + t]));
+                            }
+                        }
+                        for (stat, v) in stats {
+                            if v.is_nan() {
+                                continue;
+                            }
+                            let mut fields = vec![i.to_string()];
+                            fields.extend(params.iter().map(|p| csv_field(p)));
+                            fields.extend([
+                                key.metric.name().to_string(),
+                                key.region_id(&variant).to_string(),
+                                partner.to_string(),
+                                key.sector_id(&variant).to_string(),
+                                y.to_string(),
+                                stat.to_string(),
+                                csv_out::format_value(v),
+                            ]);
+                            lines.push(fields.join(","));
+                        }
+                    }
+                }
+                let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                bar.advance(d, total);
+                Ok(lines)
+            })
+            .collect::<Result<Vec<_>, String>>()
+    })?
+    .map_err(|e| CliError::Invalid(format!("error: {e}")))?;
+    drop(bar);
+    write_output(args.out.as_deref(), |w| {
+        if shard.index == 1 {
+            writeln!(w, "# corridor {}", crate::VERSION)?;
+            writeln!(
+                w,
+                "# scenario {} sha256 {hash} (the file and every file it reads)",
+                args.file.display()
+            )?;
+            writeln!(
+                w,
+                "# seed {seed}, runs {runs}, engine {}, sample {}, points {}",
+                engine.as_str(),
+                args.sample,
+                all_points.len()
+            )?;
+            let mut header = vec!["point".to_string()];
+            header.extend(dims.iter().map(|d| d.target.to_string()));
+            header.extend(
+                [
+                    "metric", "region", "partner", "sector", "year", "stat", "value",
+                ]
+                .map(String::from),
+            );
+            writeln!(w, "{}", header.join(","))?;
+        }
+        for lines in &point_rows {
+            for line in lines {
+                writeln!(w, "{line}")?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A parameter value as one CSV field (delays contain a comma).
+fn csv_field(text: &str) -> String {
+    if text.contains(',') {
+        format!("\"{text}\"")
+    } else {
+        text.to_string()
     }
 }

@@ -17,3 +17,4 @@ pub mod cli;
 
 #[cfg(feature = "gui")]
 pub mod app;
+pub mod analysis;

@@ -11,6 +11,9 @@ fn main() {
         Some(Command::Check { files }) => cli::check(&files),
         Some(Command::Run(args)) => cli::run(&args),
         Some(Command::Compare(args)) => cli::compare(&args),
+        Some(Command::Explain(args)) => cli::explain(&args),
+        Some(Command::Sensitivity(args)) => cli::sensitivity(&args),
+        Some(Command::Sweep(args)) => cli::sweep(&args),
         Some(Command::Set { file, assignments }) => cli::set(&file, &assignments),
     };
     if let Err(e) = result {

@@ -6,19 +6,31 @@ use std::process::Command;
 
 fn run_csv(args: &[&str]) -> HashMap<(String, String, String, String), f64> {
     let out = Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .args(["run", "scenarios/eu-enlargement-2000.toml", "--format", "csv"])
+        .args([
+            "run",
+            "scenarios/eu-enlargement-2000.toml",
+            "--format",
+            "csv",
+        ])
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("corridor runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let mut rows = HashMap::new();
     for line in text.lines().skip(1) {
         let c: Vec<&str> = line.split(',').collect();
         assert_eq!(c.len(), 8, "{line}");
         if c[6] == "path" {
-            rows.insert((c[1].into(), c[2].into(), c[3].into(), c[4].into()), c[7].parse().expect("number"));
+            rows.insert(
+                (c[1].into(), c[2].into(), c[3].into(), c[4].into()),
+                c[7].parse().expect("number"),
+            );
         }
     }
     rows
@@ -37,9 +49,22 @@ fn eu_enlargement_welfare_matches_published_ge_gravity_results() {
         ("USA", 0.999_998_0),
     ];
     for (region, expected) in published {
-        let got = rows[&("2001".into(), "welfare".into(), region.into(), String::new())];
-        assert!((got - expected).abs() < 2e-7, "{region}: {got} vs published {expected}");
-        let base = rows[&("2000".into(), "welfare".into(), region.into(), String::new())];
+        let got = rows[&(
+            "2001".into(),
+            "welfare".into(),
+            region.into(),
+            String::new(),
+        )];
+        assert!(
+            (got - expected).abs() < 2e-7,
+            "{region}: {got} vs published {expected}"
+        );
+        let base = rows[&(
+            "2000".into(),
+            "welfare".into(),
+            region.into(),
+            String::new(),
+        )];
         assert_eq!(base, 1.0, "the base year is the data");
     }
 }
@@ -50,7 +75,10 @@ fn eu_enlargement_flow_deu_svk_matches_published_result() {
     let before = rows[&("2000".into(), "flow".into(), "DEU".into(), "SVK".into())];
     let after = rows[&("2001".into(), "flow".into(), "DEU".into(), "SVK".into())];
     assert_eq!(before, 2723.951486, "base-year flow is the data, exactly");
-    assert!((after / 3269.1997 - 1.0).abs() < 5e-7, "DEU→SVK {after} vs published 3269.1997");
+    assert!(
+        (after / 3269.1997 - 1.0).abs() < 5e-7,
+        "DEU→SVK {after} vs published 3269.1997"
+    );
 }
 
 #[test]
@@ -71,7 +99,19 @@ fn ge_engine_can_be_chosen_per_run_and_refuses_unready_scenarios() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("A→A") && err.contains("B→B"), "names the missing domestic flows: {err}");
-    let pe = Command::new(env!("CARGO_BIN_EXE_corridor")).args(["run", "--engine", "pe"]).arg(&path).output().expect("runs");
-    assert_eq!(pe.status.code(), Some(0), "{}", String::from_utf8_lossy(&pe.stderr));
+    assert!(
+        err.contains("A→A") && err.contains("B→B"),
+        "names the missing domestic flows: {err}"
+    );
+    let pe = Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .args(["run", "--engine", "pe"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        pe.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&pe.stderr)
+    );
 }

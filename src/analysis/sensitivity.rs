@@ -1,0 +1,159 @@
+//! One-at-a-time sensitivity: each numeric parameter is moved to a low and a high value
+//! while everything else stays as written, and the chosen output is recomputed. Monte
+//! Carlo outputs use the same seed for every variant, so each run keeps its random numbers
+//! (common random numbers) and differences are not noise.
+
+use crate::ensemble::{self, Options, Silent};
+use crate::metrics::{Plan, SeriesKey};
+use crate::model::Model;
+use crate::scenario::params::{ParamValue, Target, ValueKind};
+use crate::scenario::{EngineKind, Scenario};
+
+/// How far each parameter moves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Spread {
+    /// The parameter's documented typical range (the app's slider range); years and
+    /// ramps move by one year, delays shift by one year.
+    Documented,
+    /// ± this fraction of the current value (0.1 = ±10 %); years and delays by one year.
+    Fraction(f64),
+}
+
+/// Which number of the output is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Statistic {
+    Path,
+    /// Index into [`ensemble::STATS`].
+    Stat(usize),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub target: Target,
+    pub low_value: ParamValue,
+    pub high_value: ParamValue,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Row {
+    pub fn swing(&self) -> f64 {
+        (self.high - self.low).abs()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    pub base: f64,
+    /// Sorted by swing, largest first (a tornado chart from the top).
+    pub rows: Vec<Row>,
+    /// Parameters that could not be moved, with the reason.
+    pub skipped: Vec<(Target, String)>,
+}
+
+/// The low and high values of a parameter under `spread`, kept within its valid range.
+pub fn bounds(
+    scenario: &Scenario,
+    target: &Target,
+    spread: Spread,
+) -> Option<(ParamValue, ParamValue)> {
+    let current = scenario.get_param(target)?;
+    let doc = target.doc()?;
+    match (doc.kind, current) {
+        (ValueKind::Real, ParamValue::Real(x)) => {
+            let (lo, hi) = match spread {
+                Spread::Documented => doc.range,
+                Spread::Fraction(f) => (x - (x * f).abs(), x + (x * f).abs()),
+            };
+            Some((ParamValue::Real(lo), ParamValue::Real(hi)))
+        }
+        (ValueKind::Integer, ParamValue::Integer(i)) => {
+            Some((ParamValue::Integer(i - 1), ParamValue::Integer(i + 1)))
+        }
+        (ValueKind::Delay, ParamValue::Delay(lo, hi)) => Some((
+            ParamValue::Delay(lo.saturating_sub(1), hi.saturating_sub(1)),
+            ParamValue::Delay(lo + 1, hi + 1),
+        )),
+        _ => None,
+    }
+}
+
+/// Evaluates the output of `key` in year index `t` for a scenario.
+pub fn output(
+    scenario: &Scenario,
+    engine: EngineKind,
+    key: &SeriesKey,
+    t: usize,
+    statistic: Statistic,
+) -> Result<f64, String> {
+    let model = Model::new(scenario, engine).map_err(|e| e.to_string())?;
+    let plan = Plan::new(&model);
+    let series = plan
+        .keys
+        .iter()
+        .position(|k| k == key)
+        .ok_or("the series does not exist in this variant")?;
+    let runs = match statistic {
+        Statistic::Path => 0,
+        Statistic::Stat(_) => scenario.runs.max(1),
+    };
+    let options = Options {
+        runs,
+        seed: scenario.seed,
+        memory_budget: ensemble::DEFAULT_MEMORY_BUDGET,
+        only: Some(vec![series]),
+    };
+    let outcome = ensemble::run(&model, &plan, &options, &Silent).map_err(|e| e.to_string())?;
+    Ok(match statistic {
+        Statistic::Path => outcome.path_of(0)[t],
+        Statistic::Stat(k) => outcome.stat_of(k, 0).map_or(f64::NAN, |v| v[t]),
+    })
+}
+
+/// Runs the one-at-a-time analysis over every tunable numeric parameter.
+pub fn analyse(
+    scenario: &Scenario,
+    engine: EngineKind,
+    key: &SeriesKey,
+    t: usize,
+    statistic: Statistic,
+    spread: Spread,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Report, String> {
+    let base = output(scenario, engine, key, t, statistic)?;
+    let targets: Vec<Target> = scenario
+        .tunable_params()
+        .into_iter()
+        .filter(|t| !matches!(t, Target::Scenario { .. }) && t.field() != "enabled")
+        .collect();
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, target) in targets.iter().enumerate() {
+        progress(i, targets.len());
+        let Some((lo, hi)) = bounds(scenario, target, spread) else {
+            continue;
+        };
+        let eval = |v: ParamValue| -> Result<f64, String> {
+            let mut variant = scenario.clone();
+            variant.set_param(target, v)?;
+            output(&variant, engine, key, t, statistic)
+        };
+        match (eval(lo), eval(hi)) {
+            (Ok(low), Ok(high)) => rows.push(Row {
+                target: target.clone(),
+                low_value: lo,
+                high_value: hi,
+                low,
+                high,
+            }),
+            (Err(e), _) | (_, Err(e)) => skipped.push((target.clone(), e)),
+        }
+    }
+    progress(targets.len(), targets.len());
+    rows.sort_by(|a, b| b.swing().total_cmp(&a.swing()));
+    Ok(Report {
+        base,
+        rows,
+        skipped,
+    })
+}

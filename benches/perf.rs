@@ -104,6 +104,62 @@ fn main() {
         });
         println!("GE ensemble, 1000 runs, all series:  {d:?}  (target < 10 s)");
     }
+    if want("explain") {
+        use corridor::metrics::{Metric, Partner, SectorSel, SeriesKey};
+        let key = SeriesKey {
+            metric: Metric::ImportShare,
+            region: scenario.region_index("PAK").expect("PAK"),
+            partner: Partner::Region(scenario.region_index("RUS").expect("RUS")),
+            sector: SectorSel::All,
+        };
+        let series = plan.keys.iter().position(|k| *k == key).expect("series");
+        let t = scenario.year_count() - 1;
+        let d = time(20, || {
+            corridor::analysis::shapley::explain(&model, &plan, series, t, 0, 1).expect("explain")
+        });
+        println!("Shapley contributions, 7 events:     {d:?}  (target < 100 ms)");
+    }
+    if want("sweep") {
+        // 1,000 points × 100 runs of one metric family, as `corridor sweep` does it.
+        use corridor::analysis::sweep::{Sampling, parse_dimension, points};
+        use rayon::prelude::*;
+        let dims = vec![
+            parse_dimension("agreement.agri-mou.probability=0:0.99:0.11", &scenario).expect("dim"),
+            parse_dimension("agreement.rail-mou.cost_cut=0.01:0.1:0.01", &scenario).expect("dim"),
+            parse_dimension("agreement.energy-mou.delay=[0,1],[0,3],[1,3],[2,4],[3,6],[0,0],[1,1],[2,2],[4,8],[5,9]", &scenario).expect("dim"),
+        ];
+        let pts = points(&dims, Sampling::Grid, 1).expect("points");
+        let t = Instant::now();
+        let n: usize = pts
+            .par_iter()
+            .map(|p| {
+                let mut v = scenario.clone();
+                for (d, x) in dims.iter().zip(p) {
+                    v.set_param(&d.target, *x).expect("set");
+                }
+                let m = Model::new(&v, v.engine).expect("model");
+                let pl = Plan::new(&m);
+                let only: Vec<usize> = (0..pl.keys.len())
+                    .filter(|&i| {
+                        pl.keys[i].metric == corridor::metrics::Metric::ImportShare
+                            && pl.keys[i].region == 0
+                    })
+                    .collect();
+                let o = Options {
+                    runs: 100,
+                    seed: 1,
+                    memory_budget: ensemble::DEFAULT_MEMORY_BUDGET / 4,
+                    only: Some(only),
+                };
+                ensemble::run(&m, &pl, &o, &Silent).expect("run").keys.len()
+            })
+            .sum();
+        println!(
+            "sweep, {} points × 100 runs:        {:?}  ({n} series; target < 60 s)",
+            pts.len(),
+            t.elapsed()
+        );
+    }
     if want("ensemble") {
         for runs in [1_000u32, 10_000] {
             let options = Options {

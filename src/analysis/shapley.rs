@@ -1,7 +1,9 @@
 //! Shapley contributions of each event to the change of one output (like GEMPACK
 //! subtotals): v(T) is the output on the path with only the events in T, and
 //!
-//!     φ_k = Σ_{T ⊆ E∖{k}} |T|! (|E| − |T| − 1)! / |E|! · (v(T ∪ {k}) − v(T))
+//! ```text
+//! φ_k = Σ_{T ⊆ E∖{k}} |T|! (|E| − |T| − 1)! / |E|! · (v(T ∪ {k}) − v(T))
+//! ```
 //!
 //! so that Σ_k φ_k = v(E) − v(∅) exactly. Up to [`EXACT_LIMIT`] events every coalition
 //! is evaluated; above that, contributions are estimated from random orderings of the

@@ -1013,7 +1013,8 @@ pub fn sensitivity(args: &SensitivityArgs) -> Result<(), CliError> {
             "output at high",
             "swing",
         ]);
-    for r in &report.rows {
+    let (moving, flat): (Vec<_>, Vec<_>) = report.rows.iter().partition(|r| r.swing() > 0.0);
+    for r in moving {
         out.add_row(vec![
             r.target.to_string(),
             r.low_value.to_string(),
@@ -1024,6 +1025,10 @@ pub fn sensitivity(args: &SensitivityArgs) -> Result<(), CliError> {
         ]);
     }
     println!("{out}");
+    if !flat.is_empty() {
+        let names: Vec<String> = flat.iter().map(|r| r.target.to_string()).collect();
+        println!("No effect on this output: {}", names.join(", "));
+    }
     for (target, why) in &report.skipped {
         eprintln!("note: {target} was left out: {why}");
     }

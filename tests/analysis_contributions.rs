@@ -285,10 +285,14 @@ fn sensitivity_ranks_the_parameter_that_matters_first() {
         first.contains("sector.goods.substitution") || first.contains("cost_cut"),
         "{text}"
     );
-    // Demand growth cannot move a share on the path: its swing is zero.
-    let growth = text
+    // Demand growth cannot move a share on the path: it is listed as having no effect.
+    let flat = text
         .lines()
-        .find(|l| l.contains("sector.goods.growth"))
-        .expect("growth row");
-    assert!(growth.contains("0.0000"), "{growth}");
+        .find(|l| l.starts_with("No effect on this output:"))
+        .expect("no-effect line");
+    assert!(flat.contains("sector.goods.growth"), "{flat}");
+    assert!(
+        !flat.contains("sector.goods.substitution"),
+        "σ moves the share: {flat}"
+    );
 }

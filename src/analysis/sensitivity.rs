@@ -63,7 +63,7 @@ pub fn bounds(
         (ValueKind::Real, ParamValue::Real(x)) => {
             let (lo, hi) = match spread {
                 Spread::Documented => doc.range,
-                Spread::Fraction(f) => (x - (x * f).abs(), x + (x * f).abs()),
+                Spread::Fraction(f) => (round_sig(x - (x * f).abs()), round_sig(x + (x * f).abs())),
             };
             Some((ParamValue::Real(lo), ParamValue::Real(hi)))
         }
@@ -156,4 +156,14 @@ pub fn analyse(
         rows,
         skipped,
     })
+}
+
+/// Rounds to 12 significant digits, so that 0.07 × 0.8 reads 0.056, not 0.05600000000000001.
+fn round_sig(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let digits = 11 - x.abs().log10().floor() as i32;
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
 }

@@ -1,0 +1,290 @@
+//! What the app remembers across restarts, and the pickers shared by all columns.
+
+use std::path::PathBuf;
+
+use crate::metrics::Metric;
+use crate::scenario::{EngineKind, Scenario};
+
+/// Most recent files kept in the library.
+pub const MAX_RECENT: usize = 10;
+/// Most columns side by side.
+pub const MAX_COLUMNS: usize = 4;
+
+/// Persisted with eframe's storage; unknown or missing fields fall back to defaults.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct State {
+    /// Files opened from disk, newest first.
+    pub recent: Vec<PathBuf>,
+    /// Files open when the app last closed.
+    pub open: Vec<PathBuf>,
+    /// The scenario in the parameter editor.
+    pub selected: Option<PathBuf>,
+    /// The comparison columns.
+    pub columns: Vec<ColumnSpec>,
+    pub dark: bool,
+    pub show_library: bool,
+    pub show_editor: bool,
+    pub view: View,
+    pub pickers: Pickers,
+    /// Give every column's plots the same y range.
+    pub share_y: bool,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            recent: Vec::new(),
+            open: Vec::new(),
+            selected: None,
+            columns: Vec::new(),
+            dark: false,
+            show_library: true,
+            show_editor: true,
+            view: View::Trade,
+            pickers: Pickers::default(),
+            share_y: false,
+        }
+    }
+}
+
+impl State {
+    pub fn remember_recent(&mut self, path: &std::path::Path) {
+        self.recent.retain(|p| p != path);
+        self.recent.insert(0, path.to_path_buf());
+        self.recent.truncate(MAX_RECENT);
+    }
+}
+
+/// One comparison column: a scenario file and the engine it runs in.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ColumnSpec {
+    pub path: PathBuf,
+    pub engine: EngineKind,
+}
+
+/// The views every column shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum View {
+    Trade,
+    Concentration,
+    Shares,
+    CreationDiversion,
+    General,
+    AnyMetric,
+}
+
+impl View {
+    pub const ALL: [View; 6] = [
+        View::Trade,
+        View::Concentration,
+        View::Shares,
+        View::CreationDiversion,
+        View::General,
+        View::AnyMetric,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Trade => "Bilateral trade",
+            View::Concentration => "Supplier concentration",
+            View::Shares => "Partner shares",
+            View::CreationDiversion => "Creation & diversion",
+            View::General => "GE welfare",
+            View::AnyMetric => "Any metric",
+        }
+    }
+
+    pub fn tooltip(self) -> &'static str {
+        match self {
+            View::Trade => {
+                "Trade between the region and the partner over time: as-written path, median and 50 % / 90 % bands of the Monte Carlo runs."
+            }
+            View::Concentration => {
+                "How concentrated the region's import suppliers are: the Herfindahl index (HHI) and the effective number of suppliers (1 / HHI), with bands."
+            }
+            View::Shares => {
+                "Who the region buys from (or trades with): partner shares in the base year against the chosen year, and bloc shares over time."
+            }
+            View::CreationDiversion => {
+                "Per sector at the chosen year: net new imports (creation) and imports shifted away from suppliers that lose share (diversion). PE engine only."
+            }
+            View::General => {
+                "General-equilibrium outcomes per region: welfare, real wage and price index (1 = unchanged). Switch a column to GE to see them."
+            }
+            View::AnyMetric => {
+                "Any metric of the core over time for the chosen region, partner and sector."
+            }
+        }
+    }
+}
+
+/// Direction of the bilateral trade view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Direction {
+    /// Partner → region.
+    Imports,
+    /// Region → partner.
+    Exports,
+}
+
+/// Whose shares the partner-share view shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ShareBasis {
+    Imports,
+    Trade,
+}
+
+/// The GE outcome shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum GeMeasure {
+    Welfare,
+    RealWage,
+    PriceIndex,
+}
+
+impl GeMeasure {
+    pub const ALL: [GeMeasure; 3] = [
+        GeMeasure::Welfare,
+        GeMeasure::RealWage,
+        GeMeasure::PriceIndex,
+    ];
+
+    pub fn metric(self) -> Metric {
+        match self {
+            GeMeasure::Welfare => Metric::Welfare,
+            GeMeasure::RealWage => Metric::RealWage,
+            GeMeasure::PriceIndex => Metric::PriceIndex,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            GeMeasure::Welfare => "Welfare",
+            GeMeasure::RealWage => "Real wage",
+            GeMeasure::PriceIndex => "Price index",
+        }
+    }
+}
+
+/// Choices that apply to every column, stored by id so they carry across scenarios.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Pickers {
+    /// Region id; empty = the scenario's focus.
+    pub region: String,
+    /// Partner region id; empty = the default partner.
+    pub partner: String,
+    /// Bloc id for bloc metrics; empty = the first bloc.
+    pub bloc: String,
+    /// Sector id, or empty for all sectors.
+    pub sector: String,
+    /// The chosen year; 0 = a default a few years after the base year.
+    pub year: i32,
+    pub metric: String,
+    pub direction: Direction,
+    pub basis: ShareBasis,
+    pub ge_measure: GeMeasure,
+}
+
+impl Default for Pickers {
+    fn default() -> Self {
+        Self {
+            region: String::new(),
+            partner: String::new(),
+            bloc: String::new(),
+            sector: String::new(),
+            year: 0,
+            metric: Metric::ImportShare.name().to_string(),
+            direction: Direction::Imports,
+            basis: ShareBasis::Imports,
+            ge_measure: GeMeasure::Welfare,
+        }
+    }
+}
+
+/// The pickers resolved against one scenario.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Resolved {
+    pub region: usize,
+    pub partner: Option<usize>,
+    pub bloc: Option<usize>,
+    /// `None` = all sectors.
+    pub sector: Option<usize>,
+    /// Index of the chosen year.
+    pub t: usize,
+    pub year: i32,
+    pub metric: Metric,
+}
+
+impl Pickers {
+    pub fn resolve(&self, s: &Scenario) -> Resolved {
+        let region = s
+            .region_index(&self.region)
+            .unwrap_or_else(|| s.focus_region());
+        let partner = s
+            .region_index(&self.partner)
+            .filter(|&p| p != region)
+            .or_else(|| default_partner(s, region));
+        let year = if self.year == 0 {
+            default_year(s)
+        } else {
+            self.year.clamp(s.base_year, s.horizon)
+        };
+        Resolved {
+            region,
+            partner,
+            bloc: s
+                .bloc_index(&self.bloc)
+                .or(if s.blocs.is_empty() { None } else { Some(0) }),
+            sector: s.sector_index(&self.sector),
+            t: usize::try_from(year - s.base_year).unwrap_or(0),
+            year,
+            metric: Metric::parse(&self.metric).unwrap_or(Metric::ImportShare),
+        }
+    }
+}
+
+/// A few years after the base year: long enough for agreements to act.
+pub fn default_year(s: &Scenario) -> i32 {
+    (s.base_year + 6).min(s.horizon)
+}
+
+/// The partner a student most likely means: the other party of the first agreement or
+/// shock that involves the region, else its largest foreign supplier.
+pub fn default_partner(s: &Scenario, region: usize) -> Option<usize> {
+    use crate::scenario::Coverage;
+    for a in &s.agreements {
+        let others: Vec<usize> = match &a.coverage {
+            Coverage::Parties(p) if p.contains(&region) => p.clone(),
+            Coverage::Between(g, h) if g.contains(&region) => h.clone(),
+            Coverage::Between(g, h) if h.contains(&region) => g.clone(),
+            _ => continue,
+        };
+        if let Some(&p) = others.iter().find(|&&p| p != region) {
+            return Some(p);
+        }
+    }
+    for sh in &s.shocks {
+        if sh.to.contains(&region)
+            && let Some(&p) = sh.from.iter().find(|&&p| p != region)
+        {
+            return Some(p);
+        }
+    }
+    let mut by_partner = vec![0.0; s.regions.len()];
+    for f in s
+        .flows
+        .iter()
+        .filter(|f| f.to == region && f.from != region)
+    {
+        by_partner[f.from] += f.value;
+    }
+    by_partner
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| *i != region && **v > 0.0)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+        .or_else(|| (0..s.regions.len()).find(|&i| i != region))
+}

@@ -552,20 +552,9 @@ fn write_output(
             }
         }
         Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let name = path
-                .file_name()
-                .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-            let tmp = tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
-                .suffix(".tmp")
-                .tempfile_in(dir)
-                .map_err(|e| {
-                    CliError::Failure(anyhow::anyhow!("cannot write `{}`: {e}", path.display()))
-                })?;
+            let tmp = edit::sibling_temp_file(path).map_err(|e| {
+                CliError::Failure(anyhow::anyhow!("cannot write `{}`: {e}", path.display()))
+            })?;
             {
                 let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
                 write(&mut w)?;

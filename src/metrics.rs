@@ -397,6 +397,38 @@ impl Plan {
         )
     }
 
+    /// Emits `metric` for every region and sector (and `all`) whose structural flag is set.
+    fn emit_cells<E: Emit>(
+        &self,
+        emit: &mut E,
+        metric: Metric,
+        partner: Partner,
+        flags: &[bool],
+        value: impl Fn(usize, usize) -> (f64, Option<usize>),
+    ) {
+        if !emit.wants(metric) {
+            return;
+        }
+        let w = self.sectors + 1;
+        for region in 0..self.regions {
+            for (k, sector) in self.sels() {
+                if flags[region * w + k] {
+                    let (v, top) = value(region, k);
+                    emit.emit(
+                        SeriesKey {
+                            metric,
+                            region,
+                            partner,
+                            sector,
+                        },
+                        v,
+                        top,
+                    );
+                }
+            }
+        }
+    }
+
     fn sels(&self) -> impl Iterator<Item = (usize, SectorSel)> + use<> {
         let ns = self.sectors;
         (0..=ns).map(move |k| {
@@ -514,33 +546,21 @@ impl Plan {
             }
         }
 
-        if emit.wants(Metric::Imports) {
-            for j in 0..n {
-                for (k, sel) in self.sels() {
-                    if self.has_market[j * w + k] {
-                        emit.emit(
-                            key(Metric::Imports, j, Partner::None, sel),
-                            sc.imports[j * w + k],
-                            None,
-                        );
-                    }
-                }
-            }
-        }
+        self.emit_cells(
+            emit,
+            Metric::Imports,
+            Partner::None,
+            &self.has_market,
+            |j, k| (sc.imports[j * w + k], None),
+        );
 
-        if emit.wants(Metric::Exports) {
-            for i in 0..n {
-                for (k, sel) in self.sels() {
-                    if self.has_exports_any[i * w + k] {
-                        emit.emit(
-                            key(Metric::Exports, i, Partner::None, sel),
-                            sc.exports[i * w + k],
-                            None,
-                        );
-                    }
-                }
-            }
-        }
+        self.emit_cells(
+            emit,
+            Metric::Exports,
+            Partner::None,
+            &self.has_exports_any,
+            |i, k| (sc.exports[i * w + k], None),
+        );
 
         let hhi = |ssq: f64, total: f64| {
             if total > 0.0 {
@@ -549,51 +569,37 @@ impl Plan {
                 f64::NAN
             }
         };
-        if emit.wants(Metric::SupplierHhi) {
-            for j in 0..n {
-                for (k, sel) in self.sels() {
-                    if self.has_foreign_supplier[j * w + k] {
-                        emit.emit(
-                            key(Metric::SupplierHhi, j, Partner::None, sel),
-                            hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]),
-                            None,
-                        );
-                    }
-                }
-            }
-        }
+        self.emit_cells(
+            emit,
+            Metric::SupplierHhi,
+            Partner::None,
+            &self.has_foreign_supplier,
+            |j, k| (hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]), None),
+        );
 
-        if emit.wants(Metric::EffectiveSuppliers) {
-            for j in 0..n {
-                for (k, sel) in self.sels() {
-                    if self.has_foreign_supplier[j * w + k] {
-                        let h = hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]);
-                        emit.emit(
-                            key(Metric::EffectiveSuppliers, j, Partner::None, sel),
-                            1.0 / h,
-                            None,
-                        );
-                    }
-                }
-            }
-        }
+        self.emit_cells(
+            emit,
+            Metric::EffectiveSuppliers,
+            Partner::None,
+            &self.has_foreign_supplier,
+            |j, k| {
+                (
+                    1.0 / hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]),
+                    None,
+                )
+            },
+        );
 
-        if emit.wants(Metric::TopSupplierShare) {
-            for j in 0..n {
-                for (k, sel) in self.sels() {
-                    if self.has_foreign_supplier[j * w + k] {
-                        let (v, who) = sc.top[j * w + k];
-                        let m = sc.imports[j * w + k];
-                        let share = ratio(v, m);
-                        emit.emit(
-                            key(Metric::TopSupplierShare, j, Partner::Top, sel),
-                            share,
-                            (m > 0.0).then_some(who),
-                        );
-                    }
-                }
-            }
-        }
+        self.emit_cells(
+            emit,
+            Metric::TopSupplierShare,
+            Partner::Top,
+            &self.has_foreign_supplier,
+            |j, k| {
+                let ((v, who), m) = (sc.top[j * w + k], sc.imports[j * w + k]);
+                (ratio(v, m), (m > 0.0).then_some(who))
+            },
+        );
 
         // import_share, per foreign entry and per all-sector pair.
         if emit.wants(Metric::ImportShare) {
@@ -632,34 +638,26 @@ impl Plan {
             }
         }
 
-        if emit.wants(Metric::MarketHhi) {
-            for i in 0..n {
-                for (k, sel) in self.sels() {
-                    if self.has_foreign_market[i * w + k] {
-                        emit.emit(
-                            key(Metric::MarketHhi, i, Partner::None, sel),
-                            hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]),
-                            None,
-                        );
-                    }
-                }
-            }
-        }
+        self.emit_cells(
+            emit,
+            Metric::MarketHhi,
+            Partner::None,
+            &self.has_foreign_market,
+            |i, k| (hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]), None),
+        );
 
-        if emit.wants(Metric::EffectiveMarkets) {
-            for i in 0..n {
-                for (k, sel) in self.sels() {
-                    if self.has_foreign_market[i * w + k] {
-                        let h = hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]);
-                        emit.emit(
-                            key(Metric::EffectiveMarkets, i, Partner::None, sel),
-                            1.0 / h,
-                            None,
-                        );
-                    }
-                }
-            }
-        }
+        self.emit_cells(
+            emit,
+            Metric::EffectiveMarkets,
+            Partner::None,
+            &self.has_foreign_market,
+            |i, k| {
+                (
+                    1.0 / hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]),
+                    None,
+                )
+            },
+        );
 
         // trade_hhi and bloc_trade_share: partners by exports + imports, all sectors.
         let partner_trade = |r: usize, p: usize| sc.all[r * n + p] + sc.all[p * n + r];
@@ -728,19 +726,13 @@ impl Plan {
             }
         }
 
-        if emit.wants(Metric::SelfSufficiency) {
-            for j in 0..n {
-                for (k, sel) in self.sels() {
-                    if self.has_domestic[j * w + k] {
-                        emit.emit(
-                            key(Metric::SelfSufficiency, j, Partner::None, sel),
-                            ratio(sc.domestic[j * w + k], sc.total[j * w + k]),
-                            None,
-                        );
-                    }
-                }
-            }
-        }
+        self.emit_cells(
+            emit,
+            Metric::SelfSufficiency,
+            Partner::None,
+            &self.has_domestic,
+            |j, k| (ratio(sc.domestic[j * w + k], sc.total[j * w + k]), None),
+        );
         if self.engine == EngineKind::Pe {
             sc.creation.clear();
             sc.creation.resize(cells, 0.0);
@@ -758,16 +750,13 @@ impl Plan {
                 (Metric::Creation, &sc.creation),
                 (Metric::Diversion, &sc.diversion),
             ] {
-                if !emit.wants(metric) {
-                    continue;
-                }
-                for j in 0..n {
-                    for (k, sel) in self.sels() {
-                        if self.has_foreign_supplier[j * w + k] {
-                            emit.emit(key(metric, j, Partner::None, sel), values[j * w + k], None);
-                        }
-                    }
-                }
+                self.emit_cells(
+                    emit,
+                    metric,
+                    Partner::None,
+                    &self.has_foreign_supplier,
+                    |j, k| (values[j * w + k], None),
+                );
             }
         }
         if self.engine == EngineKind::Ge {

@@ -337,18 +337,8 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), EditError> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "scenario".into(), |n| n.to_string_lossy().into_owned());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(err)?;
+    let dir = folder_of(path);
+    let mut tmp = sibling_temp_file(path).map_err(err)?;
     tmp.write_all(contents.as_bytes()).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     if let Ok(meta) = std::fs::metadata(path) {
@@ -359,6 +349,26 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), EditError> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The folder a file is in (`.` for a bare file name).
+pub fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A temporary file next to `path` (`.NAME.XXXXXX.tmp`), to be renamed over it: a rename
+/// within one folder is atomic, so readers see the old or the new file, never a part.
+/// Removed automatically if dropped without being persisted.
+pub fn sibling_temp_file(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(folder_of(path))
 }
 
 /// What `set` did.

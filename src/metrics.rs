@@ -562,9 +562,12 @@ impl Plan {
             |i, k| (sc.exports[i * w + k], None),
         );
 
+        // Squares of flows below ~1e-154 or above ~1e154 leave f64's range; such an HHI
+        // cannot be computed and has no value rather than a value of 0 or infinity.
         let hhi = |ssq: f64, total: f64| {
-            if total > 0.0 {
-                ssq / (total * total)
+            let h = ssq / (total * total);
+            if total > 0.0 && h.is_finite() && h > 0.0 {
+                h
             } else {
                 f64::NAN
             }

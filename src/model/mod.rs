@@ -172,6 +172,9 @@ pub enum ModelError {
     NotGeReady(String),
     #[error(transparent)]
     Ge(#[from] ge::GeError),
+    /// The numbers of a year do not fit in an f64.
+    #[error("{0}")]
+    Overflow(String),
 }
 
 /// A scenario compiled for one engine.
@@ -266,10 +269,7 @@ impl Model {
         sink: &mut dyn FnMut(&YearState<'_>),
     ) -> Result<(), ModelError> {
         match self.engine {
-            EngineKind::Pe => {
-                pe::simulate(self, draw, sink);
-                Ok(())
-            }
+            EngineKind::Pe => pe::simulate(self, draw, sink),
             EngineKind::Ge => self.simulate_ge(draw, sink),
         }
     }

@@ -5,7 +5,7 @@
 //! φ^(1−σ). Demand grows with g and the random shock z, and responds to the market's
 //! price index with elasticity ε. Zero flows stay zero: the model cannot create trade.
 
-use super::{Draw, Model, YearState};
+use super::{Draw, Model, ModelError, YearState};
 
 /// PE outputs per market (in [`super::Structure::markets`] order) for one year.
 #[derive(Clone, Copy)]
@@ -19,7 +19,14 @@ pub struct PeYear<'a> {
 /// Walks the years of one draw. Flows are computed as
 /// X_ijs = V_ijs · (φ^(1−σ) / D) · L · P^(1−ε), which equals w · E of SPEC §3 and gives
 /// the data exactly in the base year (φ = 1, L = 1).
-pub fn simulate(model: &Model, draw: &Draw, sink: &mut dyn FnMut(&YearState<'_>)) {
+///
+/// Fails with [`ModelError::Overflow`] when a year's numbers exceed what an f64 holds
+/// (extreme flows, growth, elasticities or cost changes), rather than report infinities.
+pub fn simulate(
+    model: &Model,
+    draw: &Draw,
+    sink: &mut dyn FnMut(&YearState<'_>),
+) -> Result<(), ModelError> {
     let s = &model.scenario;
     let st = &model.structure;
     let n_entries = st.entries.len();
@@ -78,20 +85,39 @@ pub fn simulate(model: &Model, draw: &Draw, sink: &mut dyn FnMut(&YearState<'_>)
                     phi[e].powf(exponent)
                 };
             }
-            let (d, price) = if exponent == 0.0 {
+            let (d, price, log_price) = if exponent == 0.0 {
                 let log_p: f64 = range
                     .clone()
                     .map(|e| st.entries[e].value / e0 * phi[e].ln())
                     .sum();
-                (1.0, log_p.exp())
+                (1.0, log_p.exp(), log_p)
             } else {
                 let d: f64 = range
                     .clone()
                     .map(|e| st.entries[e].value / e0 * weight[e])
                     .sum();
-                (d, d.powf(1.0 / exponent))
+                if d.is_finite() && d > 0.0 {
+                    let price = d.powf(1.0 / exponent);
+                    (d, price, price.ln())
+                } else {
+                    // φ^(1−σ) over- or underflowed (σ far from 1, costs near 0 or huge):
+                    // the same shares and price from weights scaled by the largest one.
+                    let (d, log_p) = rescaled_weights(
+                        &mut weight[range.clone()],
+                        &phi[range.clone()],
+                        exponent,
+                        |e| st.entries[market.entries.start + e].value / e0,
+                    );
+                    (d, log_p.exp(), log_p)
+                }
             };
-            let expenditure_scale = level[m] * price.powf(1.0 - eps[k]);
+            // P^(1−ε), in logs when P itself is out of range.
+            let price_term = if price.is_finite() && price > 0.0 {
+                price.powf(1.0 - eps[k])
+            } else {
+                (log_price * (1.0 - eps[k])).exp()
+            };
+            let expenditure_scale = level[m] * price_term;
             let e_js = e0 * expenditure_scale;
             let (mut imports, mut imports0, mut diverted) = (0.0, 0.0, 0.0);
             for e in range {
@@ -109,6 +135,7 @@ pub fn simulate(model: &Model, draw: &Draw, sink: &mut dyn FnMut(&YearState<'_>)
             creation[m] = imports - imports0;
             diversion[m] = diverted;
         }
+        check_range(model, year, &flows, &creation, &diversion)?;
         sink(&YearState {
             year,
             t,
@@ -120,4 +147,67 @@ pub fn simulate(model: &Model, draw: &Draw, sink: &mut dyn FnMut(&YearState<'_>)
             ge: None,
         });
     }
+    Ok(())
+}
+
+/// Sets `weight` to φ^(1−σ) / max φ^(1−σ), computed in logs, and returns the scaled
+/// D = Σ w0 · weight and ln P = ln D / (1 − σ) with the scale added back.
+fn rescaled_weights(
+    weight: &mut [f64],
+    phi: &[f64],
+    exponent: f64,
+    base_share: impl Fn(usize) -> f64,
+) -> (f64, f64) {
+    let log_weight = |e: usize| exponent * phi[e].ln();
+    let shift = (0..weight.len())
+        .map(log_weight)
+        .fold(f64::NEG_INFINITY, f64::max);
+    for (e, w) in weight.iter_mut().enumerate() {
+        *w = (log_weight(e) - shift).exp();
+    }
+    let d: f64 = (0..weight.len()).map(|e| base_share(e) * weight[e]).sum();
+    (d, (d.ln() + shift) / exponent)
+}
+
+/// Every sum the metrics take over a year (flows of all sectors, exports plus imports)
+/// stays below twice the year's total, so a finite doubled total keeps every metric finite.
+fn check_range(
+    model: &Model,
+    year: i32,
+    flows: &[f64],
+    creation: &[f64],
+    diversion: &[f64],
+) -> Result<(), ModelError> {
+    let total: f64 = flows.iter().sum();
+    let fine = (2.0 * total).is_finite()
+        && creation.iter().all(|x| x.is_finite())
+        && diversion.iter().all(|x| x.is_finite());
+    if fine {
+        return Ok(());
+    }
+    let st = &model.structure;
+    let s = &model.scenario;
+    let worst = st
+        .markets
+        .iter()
+        .enumerate()
+        .max_by(|(a, ma), (b, mb)| {
+            let size = |m: usize, r: &std::ops::Range<usize>| {
+                let x: f64 =
+                    flows[r.clone()].iter().sum::<f64>() + diversion[m] + creation[m].abs();
+                if x.is_nan() { f64::INFINITY } else { x }
+            };
+            size(*a, &ma.entries).total_cmp(&size(*b, &mb.entries))
+        })
+        .map(|(_, m)| {
+            format!(
+                " (the largest market: `{}`, sector `{}`)",
+                s.regions[m.importer].id, s.sectors[m.sector].id
+            )
+        })
+        .unwrap_or_default();
+    Err(ModelError::Overflow(format!(
+        "in {year} the simulated trade exceeds the largest number a computer can hold (about 1.8e308){worst}; \
+         the scenario's flows, growth rates, demand elasticities or cost changes are too extreme for its horizon"
+    )))
 }

@@ -1,0 +1,8 @@
+#![no_main]
+
+#[path = "../../tests/fuzz_harness/mod.rs"]
+mod fuzz_harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    fuzz_harness::run_engines(data);
+});

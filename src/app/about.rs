@@ -73,7 +73,7 @@ impl Topic {
             Topic::Trade => {
                 "Each importer buys each sector's goods from several suppliers. When trade with one supplier gets \
                  cheaper, buyers shift towards it. How strongly depends on the substitution elasticity σ: \
-                 a supplier whose cost falls by a factor φ sees its share grow roughly like φ^(1−σ), so with σ = 5 a 10 % \
+                 a supplier whose cost falls by a factor φ sees its share grow roughly like φ^(1-σ), so with σ = 5 a 10 % \
                  cost cut raises the share by about half.\n\n\
                  Total spending on a sector grows with demand growth g each year, and responds to the average price \
                  with the demand elasticity ε. Imports that would not have happened without the agreements are \

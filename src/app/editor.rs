@@ -334,7 +334,7 @@ fn tooltip_ui(ui: &mut egui::Ui, doc: &FieldDoc, target: &Target, topic: Topic) 
     if let Target::Agreement { .. } = target
         && target.field() == "cost_cut"
     {
-        ui.weak("A cost cut c lowers the trade cost factor to (1 − c); with substitution σ the partner's share rises roughly by (1 − c)^(1 − σ).");
+        ui.weak("A cost cut c lowers the trade cost factor to (1 - c); with substitution σ the partner's share rises roughly by (1 - c)^(1 - σ).");
     }
     ui.link(format!("More in “About the model: {}” (F1)", topic.title()))
         .clicked()

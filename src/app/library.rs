@@ -108,7 +108,7 @@ fn open_entry_ui(
         if ui.selectable_label(selected, text).on_hover_text(tip).clicked() {
             actions.push(Action::Select(doc.path.clone()));
         }
-        if ui.small_button("✕").on_hover_text(format!("Close {}", doc.file_name())).clicked() {
+        if ui.small_button("×").on_hover_text(format!("Close {}", doc.file_name())).clicked() {
             actions.push(Action::CloseFile(doc.path.clone()));
         }
     });

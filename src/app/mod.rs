@@ -13,6 +13,7 @@ mod editor;
 mod export;
 mod library;
 mod state;
+mod timings;
 mod views;
 mod watch;
 
@@ -141,6 +142,9 @@ pub struct CorridorApp {
     pub first_frame: Option<Duration>,
     /// Paths chosen in tests instead of native dialogs.
     pub test_save_path: Option<PathBuf>,
+    timings: timings::Timings,
+    /// Whether a parameter changed in this frame.
+    edited_this_frame: bool,
 }
 
 impl CorridorApp {
@@ -184,6 +188,8 @@ impl CorridorApp {
             started: None,
             first_frame: None,
             test_save_path: None,
+            timings: timings::Timings::from_env(),
+            edited_this_frame: false,
         }
     }
 
@@ -321,6 +327,8 @@ impl CorridorApp {
             } => {
                 if let Some(i) = self.doc_index(&path) {
                     self.docs[i].set(&target, value);
+                    self.timings.edited();
+                    self.edited_this_frame = true;
                 }
             }
             Action::AddColumn(spec) => {
@@ -627,13 +635,11 @@ impl CorridorApp {
                     r.stats = outcome.stats;
                     r.stats_current = true;
                     r.mc_time = Some(finished.elapsed);
-                    if std::env::var_os("CORRIDOR_TIMINGS").is_some() {
-                        eprintln!(
-                            "monte carlo: {} runs in {:.0} ms",
-                            r.runs,
-                            finished.elapsed.as_secs_f64() * 1e3
-                        );
-                    }
+                    self.timings.report(
+                        &format!("monte carlo job, {} runs", r.runs),
+                        finished.elapsed,
+                    );
+                    self.timings.runs_shown(r.runs);
                 }
             }
             Err(JobError::Cancelled) => {}
@@ -814,9 +820,9 @@ impl CorridorApp {
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let label = if self.state.dark {
-                    "☀ Light"
+                    "Light theme"
                 } else {
-                    "🌙 Dark"
+                    "Dark theme"
                 };
                 if ui
                     .button(label)
@@ -843,7 +849,7 @@ impl CorridorApp {
             if let Some(n) = &self.notice {
                 let color = if n.is_error { ui.visuals().error_fg_color } else { ui.visuals().text_color() };
                 ui.colored_label(color, &n.text);
-                if ui.small_button("✕").on_hover_text("Dismiss this message").clicked() {
+                if ui.small_button("×").on_hover_text("Dismiss this message").clicked() {
                     self.actions.push(Action::DismissNotice);
                 }
             } else {
@@ -856,17 +862,14 @@ impl CorridorApp {
 impl eframe::App for CorridorApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        let frame_started = Instant::now();
+        self.edited_this_frame = false;
         if self.first_frame.is_none() {
             apply_theme(&ctx, self.state.dark);
             if let Some(started) = self.started {
                 let elapsed = started.elapsed();
                 self.first_frame = Some(elapsed);
-                if std::env::var_os("CORRIDOR_TIMINGS").is_some() {
-                    eprintln!(
-                        "first frame: {:.0} ms after start",
-                        elapsed.as_secs_f64() * 1e3
-                    );
-                }
+                self.timings.report("start to first frame", elapsed);
             } else {
                 self.first_frame = Some(Duration::ZERO);
             }
@@ -943,6 +946,8 @@ impl eframe::App for CorridorApp {
         if self.jobs_running() || self.columns.iter().any(|c| c.wants_runs) {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
+        self.timings
+            .frame(frame_started, interacting, self.edited_this_frame);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

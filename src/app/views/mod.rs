@@ -62,7 +62,7 @@ pub fn central_ui(
         );
         return;
     }
-    let table_height = summary::height(ui);
+    let table_height = summary::height(columns);
     let plots_height = (ui.available_height() - table_height - 8.0).max(220.0);
     let shared = if state.share_y {
         shared_ranges(columns, state)
@@ -202,13 +202,15 @@ fn toolbar_ui(ui: &mut egui::Ui, s: &Scenario, state: &mut State, actions: &mut 
             partner_id,
         );
         let sector_label = resolved.sector.map_or("all sectors", |k| s.sectors[k].name.as_str());
-        egui::ComboBox::from_label("Sector").selected_text(sector_label).show_ui(ui, |ui| {
+        let name = ui.label("Sector:");
+        egui::ComboBox::from_id_salt("Sector").selected_text(sector_label).show_ui(ui, |ui| {
             ui.selectable_value(&mut p.sector, String::new(), "all sectors");
             for sec in &s.sectors {
                 ui.selectable_value(&mut p.sector, sec.id.clone(), &sec.name);
             }
         })
         .response
+        .labelled_by(name.id)
         .on_hover_text("The sector the views use; 'all sectors' sums flows over sectors first.");
         let mut year = resolved.year;
         let r = ui
@@ -252,14 +254,17 @@ fn toolbar_ui(ui: &mut egui::Ui, s: &Scenario, state: &mut State, actions: &mut 
         }
         View::AnyMetric => {
             let current = resolved.metric;
-            egui::ComboBox::from_label("Metric")
+            let name = ui.label("Metric:");
+            egui::ComboBox::from_id_salt("Metric")
                 .selected_text(current.name())
                 .show_ui(ui, |ui| {
                     for m in Metric::ALL {
                         ui.selectable_value(&mut p.metric, m.name().to_string(), m.name())
                             .on_hover_text(m.describe());
                     }
-                });
+                })
+                .response
+                .labelled_by(name.id);
             if !s.blocs.is_empty() {
                 let bloc_id = resolved.bloc.map_or("", |b| s.blocs[b].id.as_str());
                 id_picker_ui(
@@ -293,7 +298,8 @@ fn id_picker_ui<'a>(
     options: impl Iterator<Item = (&'a str, &'a str)>,
     current: &str,
 ) {
-    egui::ComboBox::from_label(label)
+    let name = ui.label(format!("{label}:"));
+    egui::ComboBox::from_id_salt(label)
         .selected_text(current)
         .show_ui(ui, |ui| {
             for (id, name) in options {
@@ -301,6 +307,7 @@ fn id_picker_ui<'a>(
             }
         })
         .response
+        .labelled_by(name.id)
         .on_hover_text(tooltip);
 }
 
@@ -381,7 +388,7 @@ fn column_header_ui(
         ui.label(RichText::new(format!("{title}{dirty}")).strong())
             .on_hover_text(format!("{}{}", col.spec.path.display(), if dirty.is_empty() { "" } else { "\n• = unsaved edits" }));
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.small_button("✕").on_hover_text("Remove this column from the comparison").clicked() {
+            if ui.small_button("×").on_hover_text("Remove this column from the comparison").clicked() {
                 actions.push(Action::RemoveColumn(index));
             }
             let ge = col.spec.engine == EngineKind::Ge;
@@ -424,11 +431,13 @@ fn column_header_ui(
                 (Some(_), true) => {
                     let ms = r.mc_time.map_or(0.0, |d| d.as_secs_f64() * 1e3);
                     ui.weak(format!(
-                        "{} runs, seed {} · {ms:.0} ms",
+                        "{} Monte Carlo runs, seed {}",
                         r.runs,
                         r.scenario().seed
                     ))
-                    .on_hover_text("Bands and medians come from these Monte Carlo runs.");
+                    .on_hover_text(format!(
+                        "Bands and medians come from these runs (computed in {ms:.0} ms)."
+                    ));
                 }
                 (Some(_), false) => {
                     ui.weak("bands from before the last edit").on_hover_text(
@@ -462,7 +471,7 @@ fn ge_convergence_ui(ui: &mut egui::Ui, r: &Results) {
     let solved: Vec<_> = r.ge.iter().filter(|g| g.iterations > 0).collect();
     let max_it = solved.iter().map(|g| g.iterations).max().unwrap_or(0);
     let max_res = solved.iter().map(|g| g.residual).fold(0.0, f64::max);
-    ui.weak(format!("GE converged · ≤ {max_it} iterations"))
+    ui.weak(format!("GE converged, at most {max_it} iterations"))
         .on_hover_ui(|ui| {
             ui.label(RichText::new("GE solver on the path").strong());
             ui.label(format!(
@@ -562,11 +571,11 @@ fn time_slots(
             let (key, title) = match state.pickers.direction {
                 Direction::Imports => (
                     flow_key(partner, p.region, p.sector),
-                    format!("{pid} → {region}, {sector} ({})", s.unit),
+                    format!("{pid} to {region}, {sector} ({})", s.unit),
                 ),
                 Direction::Exports => (
                     flow_key(p.region, partner, p.sector),
-                    format!("{region} → {pid}, {sector} ({})", s.unit),
+                    format!("{region} to {pid}, {sector} ({})", s.unit),
                 ),
             };
             vec![(title, r.series(&key), Metric::Flow)]
@@ -1173,11 +1182,11 @@ pub fn thousands(v: f64) -> String {
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('\u{2009}');
+            out.push(',');
         }
         out.push(ch);
     }
-    if n < 0 { format!("−{out}") } else { out }
+    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// The statistic names, for tooltips of table cells.

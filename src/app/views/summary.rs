@@ -16,9 +16,23 @@ const ROW_HEIGHT: f32 = 20.0;
 const ROWS: usize = 11;
 
 /// Height the table needs.
-pub fn height(ui: &egui::Ui) -> f32 {
-    let _ = ui;
-    ROW_HEIGHT * (ROWS as f32 + 1.0) + 30.0
+pub fn height(columns: &[Column]) -> f32 {
+    #[allow(clippy::cast_precision_loss)]
+    let rows = shown_rows(columns) as f32;
+    ROW_HEIGHT * (rows + 1.0) + 40.0
+}
+
+/// Rows shown: GE rows only with a GE column, PE rows only with a PE column.
+fn shown_rows(columns: &[Column]) -> usize {
+    let (pe, ge) = engines(columns);
+    ROWS - if pe { 0 } else { 2 } - if ge { 0 } else { 2 }
+}
+
+fn engines(columns: &[Column]) -> (bool, bool) {
+    (
+        columns.iter().any(|c| c.spec.engine == EngineKind::Pe),
+        columns.iter().any(|c| c.spec.engine == EngineKind::Ge),
+    )
 }
 
 /// A row of the table: what it shows, and how to find its series in a column.
@@ -119,7 +133,13 @@ pub fn summary_ui(ui: &mut egui::Ui, columns: &[Column], state: &State) {
         return;
     };
     let p0 = state.pickers.resolve(reference.scenario());
-    let rows = rows(reference, &p0);
+    let (pe, ge) = engines(columns);
+    let mut rows = rows(reference, &p0);
+    rows.retain(|r| match r.metric {
+        Metric::Creation | Metric::Diversion => pe,
+        Metric::Welfare | Metric::RealWage => ge,
+        _ => true,
+    });
     ui.label(
         RichText::new(format!(
             "Summary at {} for {} — median of the runs (path if none); Δ = difference to the first column",
@@ -214,7 +234,7 @@ fn delta(metric: Metric, d: f64, base: f64) -> String {
     let sign = if d > 0.0 {
         "+"
     } else if d < 0.0 {
-        "−"
+        "-"
     } else {
         "±"
     };

@@ -365,10 +365,41 @@ pub fn sibling_temp_file(path: &Path) -> std::io::Result<tempfile::NamedTempFile
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    remove_stale_temp_files(folder_of(path), &name);
     tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempfile_in(folder_of(path))
+}
+
+/// A temporary file not written to for this long belongs to a write that was killed.
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Removes `.NAME.*.tmp` files left in `dir` by writes of `NAME` that were killed before
+/// renaming them (a process killed with SIGKILL cannot clean up). Files written to in the
+/// last few seconds may belong to a write still in progress and are kept.
+fn remove_stale_temp_files(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        let ours = file_name.len() > prefix.len() + ".tmp".len()
+            && file_name.starts_with(&prefix)
+            && file_name.ends_with(".tmp");
+        let stale = entry
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if ours && stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// What `set` did.

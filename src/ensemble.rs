@@ -107,25 +107,37 @@ pub fn as_written_path(
     model: &Model,
     plan: &Plan,
 ) -> Result<(Vec<f64>, Vec<Option<usize>>), ModelError> {
-    let keys = plan.keys.len();
+    let all: Vec<usize> = (0..plan.keys.len()).collect();
+    as_written_path_of(model, plan, &all)
+}
+
+/// The as-written path of the `selected` series only, `[c * years + t]` for the c-th of
+/// them: memory grows with the selection, not with every series of a large scenario.
+pub fn as_written_path_of(
+    model: &Model,
+    plan: &Plan,
+    selected: &[usize],
+) -> Result<(Vec<f64>, Vec<Option<usize>>), ModelError> {
     let years = model.scenario.year_count();
-    let mut path = vec![f64::NAN; keys * years];
-    let mut top = vec![None; keys * years];
-    let mut year_values = vec![f64::NAN; keys];
-    let mut year_top = vec![None; keys];
+    let mut path = vec![f64::NAN; selected.len() * years];
+    let mut top = vec![None; selected.len() * years];
+    let mut year_values = vec![f64::NAN; plan.keys.len()];
+    let mut year_top = vec![None; plan.keys.len()];
     let mut scratch = Scratch::default();
+    let mask = plan.mask_of(selected);
     let draw = Draw::as_written(&model.events);
     model.simulate(&draw, &mut |state| {
-        plan.evaluate(
+        plan.evaluate_metrics(
             model,
             state,
             &mut scratch,
             &mut year_values,
             Some(&mut year_top),
+            mask,
         );
-        for k in 0..keys {
-            path[k * years + state.t] = year_values[k];
-            top[k * years + state.t] = year_top[k];
+        for (c, &k) in selected.iter().enumerate() {
+            path[c * years + state.t] = year_values[k];
+            top[c * years + state.t] = year_top[k];
         }
     })?;
     Ok((path, top))
@@ -138,22 +150,13 @@ pub fn run(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Outcome, EnsembleError> {
-    let (path, path_top) = as_written_path(model, plan)?;
     let years: Vec<i32> = model.scenario.years().collect();
-    let t_count = years.len();
     let selected: Vec<usize> = options
         .only
         .clone()
         .unwrap_or_else(|| (0..plan.keys.len()).collect());
+    let (path, path_top) = as_written_path_of(model, plan, &selected)?;
     let keys: Vec<SeriesKey> = selected.iter().map(|&i| plan.keys[i]).collect();
-    let path = selected
-        .iter()
-        .flat_map(|&i| path[i * t_count..(i + 1) * t_count].iter().copied())
-        .collect();
-    let path_top = selected
-        .iter()
-        .flat_map(|&i| path_top[i * t_count..(i + 1) * t_count].iter().copied())
-        .collect();
     let mut outcome = Outcome {
         keys,
         years,

@@ -408,7 +408,7 @@ fn column_header_ui(
             }
         });
     });
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if let Some(job) = &col.job {
             let f = job.progress.fraction();
             ui.add(
@@ -673,7 +673,7 @@ fn band_plot_ui(
         .legend(Legend::default().position(Corner::LeftTop))
         .allow_scroll(false)
         .x_axis_formatter(|mark, _| format!("{:.0}", mark.value))
-        .y_axis_formatter(move |mark, _| fmt_axis(metric, mark.value))
+        .y_axis_formatter(move |mark, _| fmt_axis(metric, mark.value, mark.step_size))
         .label_formatter(move |hover| {
             Some(match hover {
                 HoverPosition::NearDataPoint {
@@ -1160,7 +1160,7 @@ pub fn fmt(metric: Metric, v: f64) -> String {
     }
 }
 
-fn fmt_axis(metric: Metric, v: f64) -> String {
+fn fmt_axis(metric: Metric, v: f64, step: f64) -> String {
     match metric {
         Metric::ImportShare
         | Metric::TopSupplierShare
@@ -1170,7 +1170,12 @@ fn fmt_axis(metric: Metric, v: f64) -> String {
             format!("{:.0} %", v * 100.0)
         }
         m if m.is_value() && v.abs() >= 1000.0 => thousands(v),
-        _ => format!("{v}"),
+        _ => {
+            // Enough decimals to tell neighbouring grid marks apart.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let decimals = (-step.log10().floor()).clamp(0.0, 8.0) as usize;
+            format!("{v:.decimals$}")
+        }
     }
 }
 
@@ -1181,7 +1186,7 @@ pub fn thousands(v: f64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

@@ -35,12 +35,15 @@ fn engines(columns: &[Column]) -> (bool, bool) {
     )
 }
 
+/// Finds a row's series in a column's results.
+type KeyFn = Box<dyn Fn(&Results, &Resolved) -> Option<SeriesKey>>;
+
 /// A row of the table: what it shows, and how to find its series in a column.
 struct Row {
     label: String,
     tooltip: String,
     metric: Metric,
-    key: Box<dyn Fn(&Results, &Resolved) -> Option<SeriesKey>>,
+    key: KeyFn,
 }
 
 fn rows(reference: &Results, p: &Resolved) -> Vec<Row> {
@@ -49,10 +52,10 @@ fn rows(reference: &Results, p: &Resolved) -> Vec<Row> {
         .partner
         .map_or_else(|| "partner".to_string(), |i| s.regions[i].id.clone());
     let rid = s.regions[p.region].id.clone();
-    let simple = |m: Metric| -> Box<dyn Fn(&Results, &Resolved) -> Option<SeriesKey>> {
+    let simple = |m: Metric| -> KeyFn {
         Box::new(move |r: &Results, p: &Resolved| Some(r.key(m, Partner::None, p.sector)))
     };
-    let all = |m: Metric| -> Box<dyn Fn(&Results, &Resolved) -> Option<SeriesKey>> {
+    let all = |m: Metric| -> KeyFn {
         Box::new(move |r: &Results, _: &Resolved| Some(r.key(m, Partner::None, None)))
     };
     vec![

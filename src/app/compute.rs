@@ -87,8 +87,14 @@ impl Results {
             .iter()
             .enumerate()
             .filter(|(_, k)| {
+                // The region's own series, flows into it, and GE outcomes of every
+                // region (the GE view compares regions).
                 k.region == region
                     || (k.metric == Metric::Flow && k.partner == Partner::Region(region))
+                    || matches!(
+                        k.metric,
+                        Metric::Welfare | Metric::Wage | Metric::RealWage | Metric::PriceIndex
+                    )
             })
             .map(|(i, _)| i)
             .collect();

@@ -195,35 +195,45 @@ impl CorridorApp {
 
     fn open_initial(&mut self, files: Vec<PathBuf>) {
         let flagship = PathBuf::from("bundled/pak-rus-mous-2024.toml");
+        // Files named on the command line are compared side by side; otherwise the
+        // last session's files and comparison come back.
+        let explicit = !files.is_empty();
         let mut files = files;
-        if files.is_empty() {
+        if !explicit {
             files = self.state.open.clone();
             files.retain(|p| crate::scenario::bundled::is_bundled(p) || p.exists());
         }
         if files.is_empty() {
             files.push(flagship);
         }
-        let columns = std::mem::take(&mut self.state.columns);
+        let saved_columns = std::mem::take(&mut self.state.columns);
         let selected = self.state.selected.clone();
         for f in &files {
             self.open_file(f);
         }
-        // Restore the comparison only for files that are open again.
-        for spec in columns {
-            if self.doc_index(&spec.path).is_some() && self.columns.len() < state::MAX_COLUMNS {
-                self.columns.push(Column::new(spec));
+        self.columns.clear();
+        if explicit {
+            for f in files.iter().take(state::MAX_COLUMNS) {
+                let path = normalise(f);
+                if self.doc_index(&path).is_some() {
+                    self.columns.push(Column::new(ColumnSpec { path, engine: EngineKind::Pe }));
+                }
             }
-        }
-        if let Some(sel) = selected.filter(|p| self.doc_index(p).is_some()) {
-            self.state.selected = Some(sel);
+            self.state.selected = files.first().map(|f| normalise(f));
+        } else {
+            for spec in saved_columns {
+                if self.doc_index(&spec.path).is_some() && self.columns.len() < state::MAX_COLUMNS {
+                    self.columns.push(Column::new(spec));
+                }
+            }
+            if let Some(sel) = selected.filter(|p| self.doc_index(p).is_some()) {
+                self.state.selected = Some(sel);
+            }
         }
         if self.columns.is_empty()
             && let Some(sel) = self.state.selected.clone()
         {
-            self.columns.push(Column::new(ColumnSpec {
-                path: sel,
-                engine: EngineKind::Pe,
-            }));
+            self.columns.push(Column::new(ColumnSpec { path: sel, engine: EngineKind::Pe }));
         }
         self.sync_columns_state();
         self.refresh_columns(false);

@@ -1,27 +1,20 @@
 //! Pictures of the app's main views, rendered on the CPU (wgpu on Mesa) and compared
 //! with the images in `tests/snapshots/`. Refresh them with `UPDATE_SNAPSHOTS=1`.
+//! Files given to the app open side by side, one column each.
 #![cfg(feature = "gui")]
 
 use std::path::PathBuf;
 
-use corridor::app::{Action, ColumnSpec, CorridorApp, View};
-use corridor::scenario::EngineKind;
+use corridor::app::{Action, CorridorApp, View};
 use corridor::scenario::params::{ParamValue, Target};
 use egui_kittest::Harness;
 
 fn comparison(files: &[&str], view: View) -> Harness<'static, CorridorApp> {
     let files: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
-    let first = files.clone();
     let mut harness = Harness::builder()
         .with_size([1500.0, 950.0])
         .with_max_steps(16)
-        .build_eframe(move |_cc| CorridorApp::new_for_test(first));
-    for path in files.into_iter().skip(1) {
-        harness.state_mut().push(Action::AddColumn(ColumnSpec {
-            path,
-            engine: EngineKind::Pe,
-        }));
-    }
+        .build_eframe(move |_cc| CorridorApp::new_for_test(files));
     harness.state_mut().push(Action::SetView(view));
     harness.run_ok();
     harness.state_mut().wait_for_jobs();

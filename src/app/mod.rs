@@ -216,7 +216,10 @@ impl CorridorApp {
             for f in files.iter().take(state::MAX_COLUMNS) {
                 let path = normalise(f);
                 if self.doc_index(&path).is_some() {
-                    self.columns.push(Column::new(ColumnSpec { path, engine: EngineKind::Pe }));
+                    self.columns.push(Column::new(ColumnSpec {
+                        path,
+                        engine: EngineKind::Pe,
+                    }));
                 }
             }
             self.state.selected = files.first().map(|f| normalise(f));
@@ -233,7 +236,10 @@ impl CorridorApp {
         if self.columns.is_empty()
             && let Some(sel) = self.state.selected.clone()
         {
-            self.columns.push(Column::new(ColumnSpec { path: sel, engine: EngineKind::Pe }));
+            self.columns.push(Column::new(ColumnSpec {
+                path: sel,
+                engine: EngineKind::Pe,
+            }));
         }
         self.sync_columns_state();
         self.refresh_columns(false);

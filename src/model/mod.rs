@@ -284,18 +284,20 @@ impl Model {
         };
         let n = self.structure.entries.len();
         let mut phi = vec![1.0; n];
-        let base_flows: Vec<f64> = self.structure.entries.iter().map(|e| e.value).collect();
+        // Unchanged costs: the counterfactual is the base year itself, exactly.
+        let identity = ge_identity(
+            self.structure.regions,
+            self.structure.sectors,
+            self.base_flows(),
+        );
         let mut last: Option<(Vec<f64>, ge::GeSolution)> = None;
         for (t, year) in self.scenario.years().enumerate() {
             let changed = t > 0 && self.cost_factors(year, draw, &mut phi);
             if !changed {
-                // No cost change: the counterfactual is the base year itself, exactly.
-                let identity =
-                    ge_identity(self.structure.regions, self.structure.sectors, &base_flows);
                 sink(&YearState {
                     year,
                     t,
-                    flows: &base_flows,
+                    flows: &identity.flows,
                     pe: None,
                     ge: Some(&identity),
                 });
@@ -324,15 +326,20 @@ impl Model {
         Ok(())
     }
 
+    /// V per entry.
+    fn base_flows(&self) -> Vec<f64> {
+        self.structure.entries.iter().map(|e| e.value).collect()
+    }
+
     pub fn ge_base(&self) -> Option<&ge::GeBase> {
         self.ge_base.as_ref()
     }
 }
 
 /// The GE outcome of unchanged costs: every hat is one and flows are the data.
-fn ge_identity(regions: usize, sectors: usize, flows: &[f64]) -> ge::GeSolution {
+fn ge_identity(regions: usize, sectors: usize, flows: Vec<f64>) -> ge::GeSolution {
     ge::GeSolution {
-        flows: flows.to_vec(),
+        flows,
         wage: vec![1.0; regions],
         price_index: vec![1.0; regions * sectors],
         welfare: vec![1.0; regions],

@@ -655,61 +655,25 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
 }
 
 pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
-    let sel = &args.series;
-    let metric = parse_metric(&sel.metric)?;
-    let needs_partner = matches!(
-        metric,
-        Metric::Flow | Metric::ImportShare | Metric::BlocImportShare | Metric::BlocTradeShare
-    );
-    if needs_partner && sel.partner.is_none() {
-        return Err(CliError::Invalid(format!(
-            "error: --metric {} needs --partner (a region id{})",
-            metric.name(),
-            if matches!(metric, Metric::BlocImportShare | Metric::BlocTradeShare) {
-                " or bloc id"
-            } else {
-                ""
-            }
-        )));
-    }
+    let metric = parse_metric(&args.series.metric)?;
     let mut rows = Vec::new();
-    let mut header: Option<(String, String, String, i32)> = None;
+    // The first scenario fixes the defaults (its focus region and horizon) for all.
+    let mut pinned: Option<SeriesArgs> = None;
     for path in &args.files {
         let p = prepare(path, &args.sim)?;
         let s = &p.scenario;
-        let (region_id, sector_id, year) = match &header {
-            Some((r, sec, _, y)) => (r.clone(), sec.clone(), *y),
-            None => {
-                let r = sel
+        let sel = pinned.get_or_insert_with(|| SeriesArgs {
+            region: Some(
+                args.series
                     .region
                     .clone()
-                    .unwrap_or_else(|| s.regions[s.focus_region()].id.clone());
-                let sec = sel.sector.clone().unwrap_or_else(|| "all".into());
-                let y = sel.year.unwrap_or(s.horizon);
-                header = Some((r.clone(), sec.clone(), metric.name().to_string(), y));
-                (r, sec, y)
-            }
-        };
-        let region = parse_region(s, &region_id)?;
-        let sector = parse_sector(s, &sector_id)?;
-        let partner = match (&sel.partner, metric) {
-            (_, Metric::TopSupplierShare) => Partner::Top,
-            (Some(pid), Metric::BlocImportShare | Metric::BlocTradeShare) => {
-                Partner::Bloc(s.bloc_index(pid).ok_or_else(|| {
-                    CliError::Invalid(format!("error: `{}` has no bloc `{pid}`", s.path.display()))
-                })?)
-            }
-            (Some(pid), _) if needs_partner => Partner::Region(parse_region(s, pid)?),
-            _ => Partner::None,
-        };
-        let key = SeriesKey {
-            metric,
-            region,
-            partner,
-            sector,
-        };
-        let found = p.plan.keys.iter().position(|k| *k == key);
-        let Some(series) = found else {
+                    .unwrap_or_else(|| s.regions[s.focus_region()].id.clone()),
+            ),
+            year: Some(args.series.year.unwrap_or(s.horizon)),
+            ..args.series.clone()
+        });
+        let (key, t) = series_key(s, sel)?;
+        let Some(series) = p.plan.keys.iter().position(|k| *k == key) else {
             rows.push(table::CompareRow {
                 scenario: s.stem(),
                 partner: String::new(),
@@ -721,14 +685,6 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
             continue;
         };
         let outcome = simulate(&p, Some(vec![series]), &args.sim)?;
-        let Some(t) = outcome.years.iter().position(|y| *y == year) else {
-            return Err(CliError::Invalid(format!(
-                "error: --year {year} is outside {}–{} of `{}`",
-                s.base_year,
-                s.horizon,
-                s.path.display()
-            )));
-        };
         let stat = |k| outcome.stat_of(k, 0).map(|v| v[t]).filter(|v| !v.is_nan());
         let partner_label = match key.partner {
             Partner::Top => outcome.path_top[t].map_or(String::new(), |r| s.regions[r].id.clone()),
@@ -743,9 +699,13 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
             p95: stat(5),
         });
     }
-    let (region, sector, metric_name, year) = header.unwrap_or_default();
+    let sel = pinned.unwrap_or_else(|| args.series.clone());
     println!(
-        "{metric_name} of {region}, sector {sector}, in {year} — {}",
+        "{} of {}, sector {}, in {} — {}",
+        metric.name(),
+        sel.region.unwrap_or_default(),
+        sel.sector.unwrap_or_else(|| "all".into()),
+        sel.year.map_or_else(String::new, |y| y.to_string()),
         metric.describe()
     );
     println!("{}", table::compare_table(metric, &rows));
@@ -783,6 +743,23 @@ fn resolve_series(
     plan: &Plan,
     sel: &SeriesArgs,
 ) -> Result<(usize, SeriesKey, usize), CliError> {
+    let (key, t) = series_key(s, sel)?;
+    let series = plan.keys.iter().position(|k| *k == key).ok_or_else(|| {
+        CliError::Invalid(format!(
+            "error: `{}` has no series {} of {} (partner `{}`, sector `{}`) in the {} engine: the region may not trade there",
+            s.path.display(),
+            key.metric.name(),
+            s.regions[key.region].id,
+            key.partner_id(s),
+            key.sector_id(s),
+            plan_engine_name(key.metric)
+        ))
+    })?;
+    Ok((series, key, t))
+}
+
+/// The key a command's series options name in one scenario, and the year's index.
+fn series_key(s: &Scenario, sel: &SeriesArgs) -> Result<(SeriesKey, usize), CliError> {
     let metric = parse_metric(&sel.metric)?;
     let region = match &sel.region {
         Some(r) => parse_region(s, r)?,
@@ -814,17 +791,6 @@ fn resolve_series(
         partner,
         sector,
     };
-    let series = plan.keys.iter().position(|k| *k == key).ok_or_else(|| {
-        CliError::Invalid(format!(
-            "error: `{}` has no series {} of {} (partner `{}`, sector `{}`) in the {} engine: the region may not trade there",
-            s.path.display(),
-            metric.name(),
-            s.regions[region].id,
-            key.partner_id(s),
-            key.sector_id(s),
-            plan_engine_name(metric)
-        ))
-    })?;
     let year = sel.year.unwrap_or(s.horizon);
     let t = s.years().position(|y| y == year).ok_or_else(|| {
         CliError::Invalid(format!(
@@ -834,7 +800,7 @@ fn resolve_series(
             s.path.display()
         ))
     })?;
-    Ok((series, key, t))
+    Ok((key, t))
 }
 
 fn plan_engine_name(metric: Metric) -> &'static str {

@@ -1065,7 +1065,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         range
             .clone()
             .into_par_iter()
-            .map(|i| -> Result<Vec<String>, String> {
+            .map(|i| -> Result<Vec<Vec<String>>, String> {
                 let mut variant = base.clone();
                 variant.runs = runs;
                 variant.seed = seed;
@@ -1107,7 +1107,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
                                 continue;
                             }
                             let mut fields = vec![i.to_string()];
-                            fields.extend(params.iter().map(|p| csv_field(p)));
+                            fields.extend(params.iter().cloned());
                             fields.extend([
                                 key.metric.name().to_string(),
                                 key.region_id(&variant).to_string(),
@@ -1117,7 +1117,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
                                 stat.to_string(),
                                 csv_out::format_value(v),
                             ]);
-                            lines.push(fields.join(","));
+                            lines.push(fields);
                         }
                     }
                 }
@@ -1152,22 +1152,16 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
                 ]
                 .map(String::from),
             );
-            writeln!(w, "{}", header.join(","))?;
+            let mut out = csv::Writer::from_writer(&mut *w);
+            out.write_record(&header)?;
+            out.flush()?;
         }
-        for lines in &point_rows {
-            for line in lines {
-                writeln!(w, "{line}")?;
-            }
+        // The csv crate quotes what needs it (a delay value such as "[0, 2]").
+        let mut out = csv::Writer::from_writer(w);
+        for record in point_rows.iter().flatten() {
+            out.write_record(record)?;
         }
+        out.flush()?;
         Ok(())
     })
-}
-
-/// A parameter value as one CSV field (delays contain a comma).
-fn csv_field(text: &str) -> String {
-    if text.contains(',') {
-        format!("\"{text}\"")
-    } else {
-        text.to_string()
-    }
 }

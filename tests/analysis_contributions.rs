@@ -1,12 +1,11 @@
 //! Shapley contributions, sensitivity and sweeps (the analysis commands).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
+use common::{corridor, load_ok};
 use corridor::analysis::shapley::{Explanation, explain};
 use corridor::metrics::{Metric, Partner, Plan, SectorSel, SeriesKey};
 use corridor::model::Model;
-use corridor::scenario::load_str;
 
 fn three_regions(events: &str) -> String {
     format!(
@@ -58,10 +57,7 @@ fn agreement(id: &str, with: &str, cut: f64) -> String {
 
 /// Contributions to B's share of A's imports in 2027.
 fn explain_b_share(text: &str, events_expected: usize) -> Explanation {
-    let s = load_str(Path::new("t.toml"), text)
-        .into_result()
-        .map(|(s, _, _)| s)
-        .expect("valid");
+    let s = load_ok(text);
     let model = Model::new(&s, s.engine).expect("model");
     assert_eq!(model.events.list.len(), events_expected);
     let plan = Plan::new(&model);
@@ -159,14 +155,6 @@ fn sampled_contributions_above_twelve_events_still_add_up() {
     }
 }
 
-fn corridor(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("corridor runs")
-}
-
 #[test]
 fn concatenated_shards_equal_the_unsharded_sweep() {
     let common = [
@@ -186,24 +174,17 @@ fn concatenated_shards_equal_the_unsharded_sweep() {
         "agri",
     ];
     let whole = corridor(&common);
-    assert!(
-        whole.status.success(),
-        "{}",
-        String::from_utf8_lossy(&whole.stderr)
-    );
-    let mut joined = Vec::new();
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let mut joined = String::new();
     for shard in ["1/3", "2/3", "3/3"] {
         let mut args = common.to_vec();
         args.extend(["--shard", shard]);
         let out = corridor(&args);
-        assert!(out.status.success());
-        joined.extend(out.stdout);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        joined.push_str(&out.stdout);
     }
-    assert_eq!(
-        String::from_utf8_lossy(&joined),
-        String::from_utf8_lossy(&whole.stdout)
-    );
-    let text = String::from_utf8(whole.stdout).expect("utf-8");
+    assert_eq!(joined, whole.stdout);
+    let text = whole.stdout;
     assert!(text.starts_with("# corridor "));
     assert!(text.lines().nth(1).is_some_and(|l| l.contains("sha256 ")));
     // 5 probabilities × 2 delays = 10 grid points, numbered 0..=9.
@@ -226,12 +207,8 @@ fn latin_hypercube_puts_one_point_in_each_stratum() {
         "--region",
         "A",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout;
     let mut cuts: Vec<f64> = text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with("point") && l.contains(",path,"))
@@ -271,12 +248,8 @@ fn sensitivity_ranks_the_parameter_that_matters_first() {
         "--pct",
         "10",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout;
     let first = text
         .lines()
         .find(|l| l.contains("sector.") || l.contains("agreement."))

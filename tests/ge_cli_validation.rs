@@ -1,39 +1,28 @@
 //! The published ge_gravity results for the EU enlargement (SPEC §4), reproduced through
 //! the `corridor` command line on the bundled scenario.
 
-use std::collections::HashMap;
-use std::process::Command;
+mod common;
 
-fn run_csv(args: &[&str]) -> HashMap<(String, String, String, String), f64> {
-    let out = Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .args([
-            "run",
-            "scenarios/eu-enlargement-2000.toml",
-            "--format",
-            "csv",
-        ])
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("corridor runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let mut rows = HashMap::new();
-    for line in text.lines().skip(1) {
-        let c: Vec<&str> = line.split(',').collect();
-        assert_eq!(c.len(), 8, "{line}");
-        if c[6] == "path" {
-            rows.insert(
-                (c[1].into(), c[2].into(), c[3].into(), c[4].into()),
-                c[7].parse().expect("number"),
-            );
-        }
-    }
-    rows
+use common::{Row, corridor, corridor_in, parse_rows, row_value};
+
+/// Path rows of `corridor run` on the bundled EU enlargement scenario.
+fn run_csv(args: &[&str]) -> Vec<Row> {
+    let mut all = vec![
+        "run",
+        "scenarios/eu-enlargement-2000.toml",
+        "--format",
+        "csv",
+    ];
+    all.extend(args);
+    let out = corridor(all);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    parse_rows(&out.stdout)
+}
+
+/// The path value of one row; the test fails if it is missing.
+fn path(rows: &[Row], year: i32, metric: &str, region: &str, partner: &str, sector: &str) -> f64 {
+    row_value(rows, year, metric, region, partner, sector, "path")
+        .unwrap_or_else(|| panic!("no {metric} row for {region} {partner} in {year}"))
 }
 
 #[test]
@@ -49,22 +38,12 @@ fn eu_enlargement_welfare_matches_published_ge_gravity_results() {
         ("USA", 0.999_998_0),
     ];
     for (region, expected) in published {
-        let got = rows[&(
-            "2001".into(),
-            "welfare".into(),
-            region.into(),
-            String::new(),
-        )];
+        let got = path(&rows, 2001, "welfare", region, "", "all");
         assert!(
             (got - expected).abs() < 2e-7,
             "{region}: {got} vs published {expected}"
         );
-        let base = rows[&(
-            "2000".into(),
-            "welfare".into(),
-            region.into(),
-            String::new(),
-        )];
+        let base = path(&rows, 2000, "welfare", region, "", "all");
         assert_eq!(base, 1.0, "the base year is the data");
     }
 }
@@ -72,8 +51,8 @@ fn eu_enlargement_welfare_matches_published_ge_gravity_results() {
 #[test]
 fn eu_enlargement_flow_deu_svk_matches_published_result() {
     let rows = run_csv(&["--metric", "flow", "--region", "DEU", "--sector", "goods"]);
-    let before = rows[&("2000".into(), "flow".into(), "DEU".into(), "SVK".into())];
-    let after = rows[&("2001".into(), "flow".into(), "DEU".into(), "SVK".into())];
+    let before = path(&rows, 2000, "flow", "DEU", "SVK", "goods");
+    let after = path(&rows, 2001, "flow", "DEU", "SVK", "goods");
     assert_eq!(before, 2723.951486, "base-year flow is the data, exactly");
     assert!(
         (after / 3269.1997 - 1.0).abs() < 5e-7,
@@ -92,26 +71,13 @@ fn ge_engine_can_be_chosen_per_run_and_refuses_unready_scenarios() {
          [[flow]]\nfrom = \"A\"\nto = \"B\"\nsector = \"g\"\nvalue = 1.0\n",
     )
     .expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .args(["run", "--engine", "ge"])
-        .arg(&path)
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = corridor_in(dir.path(), ["run", "--engine", "ge", "no-domestic.toml"]);
+    assert_eq!(out.code, 2);
+    let err = out.stderr;
     assert!(
         err.contains("A→A") && err.contains("B→B"),
         "names the missing domestic flows: {err}"
     );
-    let pe = Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .args(["run", "--engine", "pe"])
-        .arg(&path)
-        .output()
-        .expect("runs");
-    assert_eq!(
-        pe.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&pe.stderr)
-    );
+    let pe = corridor_in(dir.path(), ["run", "--engine", "pe", "no-domestic.toml"]);
+    assert_eq!(pe.code, 0, "{}", pe.stderr);
 }

@@ -1,22 +1,16 @@
 //! `corridor run --format json` follows the schema documented in docs/output.md.
 
-use std::process::Command;
+mod common;
 
+use common::corridor;
 use serde_json::Value;
 
 fn run_json(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .args(["run", "--format", "json"])
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("corridor runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+    let mut all = vec!["run", "--format", "json"];
+    all.extend(args);
+    let out = corridor(all);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).expect("stdout is one JSON document")
 }
 
 fn numbers_or_null(v: &Value, len: usize, what: &str) {

@@ -173,7 +173,7 @@ fn concatenated_shards_equal_the_unsharded_sweep() {
         "--sector",
         "agri",
     ];
-    let whole = corridor(&common);
+    let whole = corridor(common);
     assert_eq!(whole.code, 0, "{}", whole.stderr);
     let mut joined = String::new();
     for shard in ["1/3", "2/3", "3/3"] {
@@ -195,7 +195,7 @@ fn concatenated_shards_equal_the_unsharded_sweep() {
 
 #[test]
 fn latin_hypercube_puts_one_point_in_each_stratum() {
-    let out = corridor(&[
+    let out = corridor([
         "sweep",
         "scenarios/tutorial-three-regions.toml",
         "--set",
@@ -234,7 +234,7 @@ fn latin_hypercube_puts_one_point_in_each_stratum() {
 
 #[test]
 fn sensitivity_ranks_the_parameter_that_matters_first() {
-    let out = corridor(&[
+    let out = corridor([
         "sensitivity",
         "scenarios/tutorial-three-regions.toml",
         "--metric",

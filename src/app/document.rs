@@ -159,6 +159,16 @@ impl OpenScenario {
         }
     }
 
+    /// Why the file on disk cannot be read now (removed, unreadable, a folder), if so.
+    pub fn disk_problem(&self) -> Option<String> {
+        if self.is_bundled() {
+            return None;
+        }
+        std::fs::read_to_string(&self.path)
+            .err()
+            .map(|e| e.to_string())
+    }
+
     pub fn value(&self, target: &Target) -> Option<ParamValue> {
         self.scenario.as_ref()?.get_param(target)
     }

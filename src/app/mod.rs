@@ -12,6 +12,7 @@ mod document;
 mod editor;
 mod export;
 mod library;
+mod recovery;
 mod state;
 mod timings;
 mod views;
@@ -74,6 +75,10 @@ pub enum Action {
     SetView(View),
     /// Answer to "save before closing?".
     CloseAnswer(CloseAnswer),
+    /// Re-apply the unsaved edits found in a recovery file.
+    RestoreEdits(PathBuf),
+    /// Remove a recovery file without restoring it.
+    DiscardRecovery(PathBuf),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +150,8 @@ pub struct CorridorApp {
     timings: timings::Timings,
     /// Whether a parameter changed in this frame.
     edited_this_frame: bool,
+    /// Unsaved edits kept on disk in case the app dies (none in plain tests).
+    recovery: Option<recovery::Recovery>,
 }
 
 impl CorridorApp {
@@ -157,6 +164,7 @@ impl CorridorApp {
         let ctx = cc.egui_ctx.clone();
         let mut app = Self::build(state, Some(ctx.clone()), true);
         app.watcher = watch::FileWatcher::new(ctx).ok();
+        app.recovery = recovery::default_dir().map(recovery::Recovery::new);
         app.started = Some(started);
         app.open_initial(files);
         app
@@ -166,6 +174,20 @@ impl CorridorApp {
     /// jobs still run on background threads; [`Self::wait_for_jobs`] waits for them.
     pub fn new_for_test(files: Vec<PathBuf>) -> Self {
         let mut app = Self::build(State::default(), None, false);
+        app.open_initial(files);
+        app
+    }
+
+    /// [`Self::new_for_test`] with file watching, and with recovery files kept in
+    /// `data_dir` (as the real app keeps them in its data folder).
+    pub fn new_for_test_with_data_dir(
+        files: Vec<PathBuf>,
+        data_dir: &Path,
+        repaint: &egui::Context,
+    ) -> Self {
+        let mut app = Self::build(State::default(), None, false);
+        app.watcher = watch::FileWatcher::new(repaint.clone()).ok();
+        app.recovery = Some(recovery::Recovery::new(data_dir.join("recovery")));
         app.open_initial(files);
         app
     }
@@ -190,6 +212,7 @@ impl CorridorApp {
             test_save_path: None,
             timings: timings::Timings::from_env(),
             edited_this_frame: false,
+            recovery: None,
         }
     }
 
@@ -414,10 +437,35 @@ impl CorridorApp {
                         }
                     }
                     CloseAnswer::Discard => {
+                        if let Some(r) = &mut self.recovery {
+                            r.close_cleanly();
+                        }
                         self.allow_close = true;
                         ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                     }
                     CloseAnswer::Cancel => {}
+                }
+            }
+            Action::RestoreEdits(path) => {
+                let Some(offer) = self
+                    .recovery
+                    .as_mut()
+                    .and_then(|r| r.take_offer(&path, true))
+                else {
+                    return;
+                };
+                self.open_file(&path);
+                if let Some(i) = self.doc_index(&normalise(&path)) {
+                    let text = recovery::restore(&offer, &mut self.docs[i]);
+                    self.notice = Some(Notice {
+                        text,
+                        is_error: false,
+                    });
+                }
+            }
+            Action::DiscardRecovery(path) => {
+                if let Some(r) = &mut self.recovery {
+                    r.take_offer(&path, true);
                 }
             }
         }
@@ -701,19 +749,51 @@ impl CorridorApp {
             return;
         }
         for doc in &mut self.docs {
-            if changed.iter().any(|p| same_file(p, &doc.path)) && doc.disk_differs() {
+            if !changed.iter().any(|p| same_file(p, &doc.path)) {
+                continue;
+            }
+            if let Some(problem) = doc.disk_problem() {
+                let kept = if doc.is_dirty() {
+                    "Your unsaved edits are kept; Save writes the file again."
+                } else {
+                    "The scenario stays open; Save As keeps a copy."
+                };
+                self.notice = Some(Notice {
+                    text: format!(
+                        "{} was removed or cannot be read ({problem}). {kept}",
+                        doc.file_name()
+                    ),
+                    is_error: true,
+                });
+            } else if doc.disk_differs() {
                 doc.changed_on_disk = true;
             }
         }
     }
 
     fn handle_close_request(&mut self, ctx: &egui::Context) {
-        if ctx.input(|i| i.viewport().close_requested())
-            && !self.allow_close
-            && self.docs.iter().any(OpenScenario::is_dirty)
-        {
+        if !ctx.input(|i| i.viewport().close_requested()) {
+            return;
+        }
+        if !self.allow_close && self.docs.iter().any(OpenScenario::is_dirty) {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.confirm_close = true;
+        } else if let Some(r) = &mut self.recovery {
+            r.close_cleanly();
+        }
+    }
+
+    /// Writes or removes recovery files as the edits changed, and shows their errors.
+    fn sync_recovery(&mut self, ctx: &egui::Context) {
+        let Some(r) = &mut self.recovery else { return };
+        if let Some(due) = r.sync(&self.docs, Instant::now()) {
+            ctx.request_repaint_after(due);
+        }
+        if let Some(e) = r.take_error() {
+            self.notice = Some(Notice {
+                text: format!("Could not keep a recovery copy of the unsaved edits: {e}"),
+                is_error: true,
+            });
         }
     }
 
@@ -949,6 +1029,9 @@ impl eframe::App for CorridorApp {
             self.plots_rect = Some(ui.min_rect());
         });
         self.about.window_ui(&ctx);
+        if let Some(r) = &self.recovery {
+            r.offers_ui(&ctx, &mut self.actions);
+        }
         self.confirm_close_ui(&ctx);
 
         self.apply_actions(&ctx);
@@ -959,6 +1042,7 @@ impl eframe::App for CorridorApp {
                 doc.mark_undo_point();
             }
         }
+        self.sync_recovery(&ctx);
         if self.jobs_running() || self.columns.iter().any(|c| c.wants_runs) {
             ctx.request_repaint_after(Duration::from_millis(100));
         }

@@ -931,15 +931,7 @@ pub fn sensitivity(args: &SensitivityArgs) -> Result<(), CliError> {
     };
     let bar = Bar::new("sensitivity", 1);
     let report = with_threads(args.sim.threads, || {
-        analyse(
-            s,
-            p.model.engine,
-            &key,
-            t,
-            statistic,
-            spread,
-            &|done, total| bar.advance(done as u64, total as u64),
-        )
+        analyse(s, p.model.engine, &key, t, statistic, spread, &bar)
     })?
     .map_err(|e| CliError::Failure(anyhow::anyhow!(e)))?;
     drop(bar);

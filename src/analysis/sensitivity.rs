@@ -3,7 +3,7 @@
 //! Carlo outputs use the same seed for every variant, so each run keeps its random numbers
 //! (common random numbers) and differences are not noise.
 
-use crate::ensemble::{self, Options, Silent};
+use crate::ensemble::{self, Options, Progress, Silent};
 use crate::metrics::{Plan, SeriesKey};
 use crate::model::Model;
 use crate::scenario::params::{ParamValue, Target, ValueKind};
@@ -86,6 +86,18 @@ pub fn output(
     t: usize,
     statistic: Statistic,
 ) -> Result<f64, String> {
+    output_with(scenario, engine, key, t, statistic, &Silent)
+}
+
+/// As [`output`], with Monte Carlo runs that stop early when `cancel` says so.
+pub fn output_with(
+    scenario: &Scenario,
+    engine: EngineKind,
+    key: &SeriesKey,
+    t: usize,
+    statistic: Statistic,
+    cancel: &dyn Progress,
+) -> Result<f64, String> {
     let model = Model::new(scenario, engine).map_err(|e| e.to_string())?;
     let plan = Plan::new(&model);
     let series = plan
@@ -103,14 +115,26 @@ pub fn output(
         memory_budget: ensemble::DEFAULT_MEMORY_BUDGET,
         only: Some(vec![series]),
     };
-    let outcome = ensemble::run(&model, &plan, &options, &Silent).map_err(|e| e.to_string())?;
+    let outcome = ensemble::run(&model, &plan, &options, cancel).map_err(|e| e.to_string())?;
     Ok(match statistic {
         Statistic::Path => outcome.path_of(0)[t],
         Statistic::Stat(k) => outcome.stat_of(k, 0).map_or(f64::NAN, |v| v[t]),
     })
 }
 
-/// Runs the one-at-a-time analysis over every tunable numeric parameter.
+/// Forwards only the cancel request: the runs of one variant are not the progress of the
+/// whole analysis.
+struct CancelOf<'a>(&'a dyn Progress);
+
+impl Progress for CancelOf<'_> {
+    fn advance(&self, _: u64, _: u64) {}
+    fn cancelled(&self) -> bool {
+        self.0.cancelled()
+    }
+}
+
+/// Runs the one-at-a-time analysis over every tunable numeric parameter. `progress`
+/// counts parameters; when it is cancelled the analysis stops with an error.
 pub fn analyse(
     scenario: &Scenario,
     engine: EngineKind,
@@ -118,9 +142,10 @@ pub fn analyse(
     t: usize,
     statistic: Statistic,
     spread: Spread,
-    progress: &dyn Fn(usize, usize),
+    progress: &dyn Progress,
 ) -> Result<Report, String> {
-    let base = output(scenario, engine, key, t, statistic)?;
+    let cancel = CancelOf(progress);
+    let base = output_with(scenario, engine, key, t, statistic, &cancel)?;
     let targets: Vec<Target> = scenario
         .tunable_params()
         .into_iter()
@@ -129,14 +154,17 @@ pub fn analyse(
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
     for (i, target) in targets.iter().enumerate() {
-        progress(i, targets.len());
+        progress.advance(i as u64, targets.len() as u64);
+        if progress.cancelled() {
+            return Err("the analysis was cancelled".into());
+        }
         let Some((lo, hi)) = bounds(scenario, target, spread) else {
             continue;
         };
         let eval = |v: ParamValue| -> Result<f64, String> {
             let mut variant = scenario.clone();
             variant.set_param(target, v)?;
-            output(&variant, engine, key, t, statistic)
+            output_with(&variant, engine, key, t, statistic, &cancel)
         };
         match (eval(lo), eval(hi)) {
             (Ok(low), Ok(high)) => rows.push(Row {
@@ -149,7 +177,10 @@ pub fn analyse(
             (Err(e), _) | (_, Err(e)) => skipped.push((target.clone(), e)),
         }
     }
-    progress(targets.len(), targets.len());
+    if progress.cancelled() {
+        return Err("the analysis was cancelled".into());
+    }
+    progress.advance(targets.len() as u64, targets.len() as u64);
     rows.sort_by(|a, b| b.swing().total_cmp(&a.swing()));
     Ok(Report {
         base,

@@ -6,6 +6,7 @@
 //! it (the path at once, the Monte Carlo ensemble on a background thread).
 
 mod about;
+mod analysis;
 mod command;
 mod compute;
 mod document;
@@ -25,6 +26,7 @@ use crate::scenario::EngineKind;
 use crate::scenario::params::{ParamValue, Target};
 
 pub use about::Topic;
+pub use analysis::AnalysisAction;
 pub use command::Command;
 use compute::{JobError, Jobs, Results};
 pub use document::{OpenScenario, SaveError};
@@ -79,6 +81,7 @@ pub enum Action {
     RestoreEdits(PathBuf),
     /// Remove a recovery file without restoring it.
     DiscardRecovery(PathBuf),
+    Analysis(AnalysisAction),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +155,7 @@ pub struct CorridorApp {
     edited_this_frame: bool,
     /// Unsaved edits kept on disk in case the app dies (none in plain tests).
     recovery: Option<recovery::Recovery>,
+    analysis: analysis::Analysis,
 }
 
 impl CorridorApp {
@@ -197,7 +201,8 @@ impl CorridorApp {
             state,
             docs: Vec::new(),
             columns: Vec::new(),
-            jobs: Jobs::new(ctx),
+            jobs: Jobs::new(ctx.clone()),
+            analysis: analysis::Analysis::new(ctx),
             actions: Vec::new(),
             watcher: None,
             notice: None,
@@ -417,6 +422,7 @@ impl CorridorApp {
             Action::ShowAbout(topic) => self.about.show(topic),
             Action::DismissNotice => self.notice = None,
             Action::SetView(view) => self.state.view = view,
+            Action::Analysis(a) => self.apply_analysis(a),
             Action::CloseAnswer(answer) => {
                 self.confirm_close = false;
                 match answer {
@@ -727,6 +733,7 @@ impl CorridorApp {
                 break;
             }
         }
+        self.wait_for_analyses();
     }
 
     fn handle_dropped_files(&mut self, ctx: &egui::Context) {
@@ -1026,6 +1033,16 @@ impl eframe::App for CorridorApp {
                 &mut self.state,
                 &mut self.actions,
             );
+            if self.state.view.is_analysis() {
+                let found = analysis::subject(&self.docs, &self.columns, &self.state);
+                views::analysis::analysis_ui(
+                    ui,
+                    self.state.view,
+                    found,
+                    &mut self.analysis,
+                    &mut self.actions,
+                );
+            }
             self.plots_rect = Some(ui.min_rect());
         });
         self.about.window_ui(&ctx);
@@ -1037,13 +1054,17 @@ impl eframe::App for CorridorApp {
         self.apply_actions(&ctx);
         let interacting = ctx.input(|i| i.pointer.any_down()) || ctx.dragged_id().is_some();
         self.refresh_columns(interacting);
+        self.refresh_analysis();
         if !interacting && !ctx.egui_wants_keyboard_input() {
             for doc in &mut self.docs {
                 doc.mark_undo_point();
             }
         }
         self.sync_recovery(&ctx);
-        if self.jobs_running() || self.columns.iter().any(|c| c.wants_runs) {
+        if self.jobs_running()
+            || self.columns.iter().any(|c| c.wants_runs)
+            || self.analysis.running()
+        {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
         self.timings

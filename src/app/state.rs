@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::metrics::Metric;
+use crate::metrics::{Metric, Partner, SectorSel, SeriesKey};
 use crate::scenario::{EngineKind, Scenario};
 
 /// Most recent files kept in the library.
@@ -63,7 +63,7 @@ pub struct ColumnSpec {
     pub engine: EngineKind,
 }
 
-/// The views every column shows.
+/// The views every column shows, and the analysis views of the scenario in the editor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum View {
     Trade,
@@ -72,17 +72,28 @@ pub enum View {
     CreationDiversion,
     General,
     AnyMetric,
+    Contributions,
+    Sensitivity,
+    Sweep,
 }
 
 impl View {
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 9] = [
         View::Trade,
         View::Concentration,
         View::Shares,
         View::CreationDiversion,
         View::General,
         View::AnyMetric,
+        View::Contributions,
+        View::Sensitivity,
+        View::Sweep,
     ];
+
+    /// Whether the view analyses the scenario in the editor instead of showing columns.
+    pub fn is_analysis(self) -> bool {
+        matches!(self, View::Contributions | View::Sensitivity | View::Sweep)
+    }
 
     pub fn label(self) -> &'static str {
         match self {
@@ -92,6 +103,9 @@ impl View {
             View::CreationDiversion => "Creation & diversion",
             View::General => "GE welfare",
             View::AnyMetric => "Any metric",
+            View::Contributions => "Contributions",
+            View::Sensitivity => "Sensitivity",
+            View::Sweep => "Sweep",
         }
     }
 
@@ -114,6 +128,15 @@ impl View {
             }
             View::AnyMetric => {
                 "Any metric of the core over time for the chosen region, partner and sector."
+            }
+            View::Contributions => {
+                "How much each agreement and shock of the scenario in the editor adds to the change of the chosen metric from the world without any of them (Shapley contributions on the as-written path)."
+            }
+            View::Sensitivity => {
+                "A tornado chart: the chosen metric when each parameter of the scenario in the editor is moved to the low and the high end of its typical range, one at a time."
+            }
+            View::Sweep => {
+                "The chosen metric over a range of one parameter (a line) or two parameters (a heatmap) of the scenario in the editor."
             }
         }
     }
@@ -215,6 +238,28 @@ pub struct Resolved {
     pub t: usize,
     pub year: i32,
     pub metric: Metric,
+}
+
+impl Resolved {
+    /// The series of the chosen metric, with the partner or bloc it needs.
+    pub fn metric_key(&self) -> SeriesKey {
+        let partner = match self.metric {
+            Metric::Flow | Metric::ImportShare => {
+                self.partner.map_or(Partner::None, Partner::Region)
+            }
+            Metric::BlocImportShare | Metric::BlocTradeShare => {
+                self.bloc.map_or(Partner::None, Partner::Bloc)
+            }
+            Metric::TopSupplierShare => Partner::Top,
+            _ => Partner::None,
+        };
+        SeriesKey {
+            metric: self.metric,
+            region: self.region,
+            partner,
+            sector: self.sector.map_or(SectorSel::All, SectorSel::One),
+        }
+    }
 }
 
 impl Pickers {

@@ -16,6 +16,7 @@ use super::compute::{Cell, Results};
 use super::state::{Direction, GeMeasure, Resolved, ShareBasis, State, View};
 use super::{Action, Column, OpenScenario};
 
+pub mod analysis;
 mod summary;
 
 const BAND: Color32 = Color32::from_rgb(31, 119, 180);
@@ -56,6 +57,10 @@ pub fn central_ui(
     };
     toolbar_ui(ui, reference, state, actions);
     ui.separator();
+    if state.view.is_analysis() {
+        // Drawn by the caller, which owns the analyses.
+        return;
+    }
     if columns.is_empty() {
         ui.label(
             "Tick scenarios in the library (or press Add to comparison) to show them side by side.",
@@ -252,7 +257,7 @@ fn toolbar_ui(ui: &mut egui::Ui, s: &Scenario, state: &mut State, actions: &mut 
                 actions.push(Action::ShowAbout(Topic::General));
             }
         }
-        View::AnyMetric => {
+        View::AnyMetric | View::Contributions | View::Sensitivity | View::Sweep => {
             let current = resolved.metric;
             let name = ui.label("Metric:");
             egui::ComboBox::from_id_salt("Metric")
@@ -372,6 +377,7 @@ fn column_ui(
             link,
             actions,
         ),
+        View::Contributions | View::Sensitivity | View::Sweep => {}
     }
 }
 
@@ -594,20 +600,13 @@ fn time_slots(
             .collect(),
         View::AnyMetric => {
             let m = p.metric;
-            let partner = match m {
-                Metric::Flow | Metric::ImportShare => {
-                    p.partner.map_or(Partner::None, Partner::Region)
-                }
-                Metric::BlocImportShare | Metric::BlocTradeShare => {
-                    p.bloc.map_or(Partner::None, Partner::Bloc)
-                }
-                Metric::TopSupplierShare => Partner::Top,
-                _ => Partner::None,
-            };
-            let key = r.key(m, partner, p.sector);
-            let series = r
-                .series(&key)
-                .or_else(|| r.series(&r.key(m, partner, None)));
+            let key = p.metric_key();
+            let series = r.series(&key).or_else(|| {
+                r.series(&SeriesKey {
+                    sector: SectorSel::All,
+                    ..key
+                })
+            });
             let title = format!("{} — {region} {}, {sector}", m.name(), key.partner_id(s));
             vec![(title, series, m)]
         }

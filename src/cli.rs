@@ -447,7 +447,13 @@ fn simulate(p: &Prepared, only: Option<Vec<usize>>, sim: &SimArgs) -> Result<Out
     with_threads(sim.threads, || {
         ensemble::run(&p.model, &p.plan, &options, &bar)
     })?
-    .map_err(|e| CliError::Failure(anyhow::anyhow!("`{}`: {e}", p.scenario.path.display())))
+    .map_err(|e| match e {
+        // Asking for more than fits is a usage problem: exit 2, with what to change.
+        ensemble::EnsembleError::TooLarge { .. } => {
+            CliError::Invalid(format!("error: `{}`: {e}", p.scenario.path.display()))
+        }
+        _ => CliError::Failure(anyhow::anyhow!("`{}`: {e}", p.scenario.path.display())),
+    })
 }
 
 fn print_solver_details(p: &Prepared) {

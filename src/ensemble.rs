@@ -17,8 +17,10 @@ use crate::model::{Draw, Model, ModelError};
 pub const STATS: [&str; 6] = ["mean", "p5", "p25", "p50", "p75", "p95"];
 const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
-/// Memory allowed for run values held at once while summarising (bytes).
-pub const DEFAULT_MEMORY_BUDGET: usize = 256 * 1024 * 1024;
+/// Memory allowed for run values held at once while summarising (bytes). With 384 MiB,
+/// 1,000 runs of every series of the flagship fit in one pass, and 10,000 runs stay under
+/// 512 MB peak.
+pub const DEFAULT_MEMORY_BUDGET: usize = 384 * 1024 * 1024;
 
 /// Summaries of every series: the path, and the Monte Carlo statistics if runs > 0.
 #[derive(Clone, Debug)]
@@ -90,6 +92,69 @@ pub enum EnsembleError {
     Model(#[from] ModelError),
     #[error("cancelled")]
     Cancelled,
+    /// The results asked for would not fit in memory; nothing was simulated.
+    #[error(
+        "{series} series × {years} years{with_runs} need about {mib} MiB of memory, more than \
+         the {limit_mib} MiB allowed for one result; choose fewer series (for example with \
+         --metric, --region or --sector){fewer_runs}"
+    )]
+    TooLarge {
+        series: usize,
+        years: usize,
+        with_runs: String,
+        mib: usize,
+        limit_mib: usize,
+        fewer_runs: &'static str,
+    },
+}
+
+/// Memory allowed for the summaries a run returns (path and statistics of the selected
+/// series), on top of [`DEFAULT_MEMORY_BUDGET`] for the values held while summarising.
+pub const MAX_RESULT_BYTES: usize = 1024 * 1024 * 1024;
+
+/// Bytes an [`Outcome`] holds per series and year: the path, its top supplier and, with
+/// runs, six statistics.
+fn result_bytes_per_cell(runs: u32) -> usize {
+    let path = std::mem::size_of::<f64>() + std::mem::size_of::<Option<usize>>();
+    path + if runs > 0 {
+        6 * std::mem::size_of::<f64>()
+    } else {
+        0
+    }
+}
+
+/// Refuses, before anything is allocated, a run whose results or whose values for a
+/// single series would not fit in memory.
+pub fn check_size(series: usize, years: usize, options: &Options) -> Result<(), EnsembleError> {
+    let cells = series.saturating_mul(years);
+    let result = cells.saturating_mul(result_bytes_per_cell(options.runs));
+    let one_series = (options.runs as usize)
+        .saturating_mul(years)
+        .saturating_mul(std::mem::size_of::<f64>());
+    if result > MAX_RESULT_BYTES || one_series > options.memory_budget {
+        let needed = result.max(one_series);
+        return Err(EnsembleError::TooLarge {
+            series,
+            years,
+            with_runs: if options.runs > 0 {
+                format!(" with {} runs", options.runs)
+            } else {
+                String::new()
+            },
+            mib: needed / (1024 * 1024),
+            limit_mib: if result > MAX_RESULT_BYTES {
+                MAX_RESULT_BYTES
+            } else {
+                options.memory_budget
+            } / (1024 * 1024),
+            fewer_runs: if one_series > options.memory_budget {
+                ", or fewer runs"
+            } else {
+                ""
+            },
+        });
+    }
+    Ok(())
 }
 
 /// Options of an ensemble run.
@@ -155,6 +220,7 @@ pub fn run(
         .only
         .clone()
         .unwrap_or_else(|| (0..plan.keys.len()).collect());
+    check_size(selected.len(), years.len(), options)?;
     let (path, path_top) = as_written_path_of(model, plan, &selected)?;
     let keys: Vec<SeriesKey> = selected.iter().map(|&i| plan.keys[i]).collect();
     let mut outcome = Outcome {
@@ -191,11 +257,15 @@ fn summarise(
     let mut stats: [Vec<f64>; 6] =
         std::array::from_fn(|_| vec![f64::NAN; selected.len() * t_count]);
     let mut offset = 0;
+    // One buffer for every chunk: allocating and clearing it per chunk costs a serial
+    // pass over the whole budget each time. Every cell is written by its run (the
+    // simulation covers every year and the mask every series of the chunk).
+    let mut buffer = vec![f64::NAN; runs * chunk_series.min(selected.len()) * t_count];
     for chunk in chunks {
         let mask = plan.mask_of(chunk);
         let width = chunk.len() * t_count;
         // values[run * width + c * t_count + t]
-        let mut values = vec![f64::NAN; runs * width];
+        let values = &mut buffer[..runs * width];
         values.par_chunks_mut(width).enumerate().try_for_each_init(
             || (Scratch::default(), vec![0.0; plan.keys.len()]),
             |(scratch, year_values), (m, row)| -> Result<(), EnsembleError> {

@@ -218,12 +218,19 @@ impl MetricMask {
     pub fn contains(self, m: Metric) -> bool {
         self.0 & (1 << m as u32) != 0
     }
+
+    /// Whether any of the metrics is in the mask.
+    pub fn any(self, metrics: &[Metric]) -> bool {
+        metrics.iter().any(|&m| self.contains(m))
+    }
 }
 
 /// Receives the series of one year from [`Plan::walk`].
 trait Emit {
     /// Whether the metric's block is wanted; if not, the walker skips it.
     fn wants(&mut self, metric: Metric) -> bool;
+    /// Every metric this receiver may want, so the walker can skip unused aggregates.
+    fn mask(&self) -> MetricMask;
     fn emit(&mut self, key: SeriesKey, value: f64, top: Option<usize>);
 }
 
@@ -232,6 +239,10 @@ struct CollectKeys<'a>(&'a mut Vec<SeriesKey>);
 impl Emit for CollectKeys<'_> {
     fn wants(&mut self, _: Metric) -> bool {
         true
+    }
+
+    fn mask(&self) -> MetricMask {
+        MetricMask::ALL
     }
 
     fn emit(&mut self, key: SeriesKey, _: f64, _: Option<usize>) {
@@ -257,6 +268,10 @@ impl Emit for WriteValues<'_, '_> {
             self.cursor = block.end;
             false
         }
+    }
+
+    fn mask(&self) -> MetricMask {
+        self.mask
     }
 
     #[inline]
@@ -467,21 +482,53 @@ impl Plan {
         sc.bloc_imports.resize(self.blocs * cells, 0.0);
         sc.all.clear();
         sc.all.resize(n * n, 0.0);
+        // Only the aggregates some wanted metric reads are accumulated; the others stay 0.
+        let mask = emit.mask();
+        use Metric as M;
+        let need_imports = mask.any(&[
+            M::Imports,
+            M::SupplierHhi,
+            M::EffectiveSuppliers,
+            M::TopSupplierShare,
+            M::ImportShare,
+            M::BlocImportShare,
+        ]);
+        let need_exports = mask.any(&[M::Exports, M::MarketHhi, M::EffectiveMarkets]);
+        let need_ssq_sup = mask.any(&[M::SupplierHhi, M::EffectiveSuppliers]);
+        let need_ssq_mkt = mask.any(&[M::MarketHhi, M::EffectiveMarkets]);
+        let need_top = mask.contains(M::TopSupplierShare);
+        let need_blocs = mask.contains(M::BlocImportShare) && self.blocs > 0;
+        let need_self = mask.contains(M::SelfSufficiency);
         for (e, entry) in st.entries.iter().enumerate() {
             let v = x[e];
             let (i, j, k) = (entry.from, entry.to, entry.sector);
             sc.all[i * n + j] += v;
-            sc.total[j * w + k] += v;
             if i == j {
-                sc.domestic[j * w + k] += v;
-            } else {
-                sc.imports[j * w + k] += v;
-                sc.exports[i * w + k] += v;
-                sc.ssq_sup[j * w + k] += v * v;
-                sc.ssq_mkt[i * w + k] += v * v;
-                if v > sc.top[j * w + k].0 {
-                    sc.top[j * w + k] = (v, i);
+                if need_self {
+                    sc.total[j * w + k] += v;
+                    sc.domestic[j * w + k] += v;
                 }
+                continue;
+            }
+            if need_self {
+                sc.total[j * w + k] += v;
+            }
+            if need_imports {
+                sc.imports[j * w + k] += v;
+            }
+            if need_exports {
+                sc.exports[i * w + k] += v;
+            }
+            if need_ssq_sup {
+                sc.ssq_sup[j * w + k] += v * v;
+            }
+            if need_ssq_mkt {
+                sc.ssq_mkt[i * w + k] += v * v;
+            }
+            if need_top && v > sc.top[j * w + k].0 {
+                sc.top[j * w + k] = (v, i);
+            }
+            if need_blocs {
                 for &b in &self.region_blocs[i] {
                     sc.bloc_imports[(b * n + j) * w + k] += v;
                     sc.bloc_imports[(b * n + j) * w + ns] += v;
@@ -736,7 +783,7 @@ impl Plan {
             &self.has_domestic,
             |j, k| (ratio(sc.domestic[j * w + k], sc.total[j * w + k]), None),
         );
-        if self.engine == EngineKind::Pe {
+        if self.engine == EngineKind::Pe && mask.any(&[M::Creation, M::Diversion]) {
             sc.creation.clear();
             sc.creation.resize(cells, 0.0);
             sc.diversion.clear();

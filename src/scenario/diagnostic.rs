@@ -124,28 +124,44 @@ impl Diagnostic {
                     end = start + nl;
                 }
                 let path = file.path.display().to_string();
-                let mut ann = AnnotationKind::Primary.span(start..end);
-                if let Some(label) = &self.label {
-                    ann = ann.label(label.as_str());
-                }
-                let mut snippet = Snippet::source(file.text.as_str())
-                    .path(path)
-                    .fold(true)
-                    .annotation(ann);
-                for (other, label) in &self.related {
-                    if other.file == loc.file
-                        && other.span.end <= len
-                        && file.text.is_char_boundary(other.span.start)
-                    {
+                // Related spans in this file, cut to their first line.
+                let related: Vec<(std::ops::Range<usize>, &str)> = self
+                    .related
+                    .iter()
+                    .filter(|(other, _)| {
+                        other.file == loc.file
+                            && other.span.end <= len
+                            && file.text.is_char_boundary(other.span.start)
+                    })
+                    .map(|(other, label)| {
                         let end = file.text[other.span.start..other.span.end.max(other.span.start)]
                             .find('\n')
                             .map_or(other.span.end, |nl| other.span.start + nl);
-                        snippet = snippet.annotation(
-                            AnnotationKind::Context
-                                .span(other.span.start..end)
-                                .label(label.as_str()),
-                        );
-                    }
+                        (other.span.start..end, label.as_str())
+                    })
+                    .collect();
+                // Hand the renderer only the lines the annotations cover: it reads the whole
+                // text it is given, which for thousands of problems in one big file would
+                // read the file thousands of times.
+                let lo = related.iter().map(|(r, _)| r.start).fold(start, usize::min);
+                let hi = related.iter().map(|(r, _)| r.end).fold(end, usize::max);
+                let window_start = file.text[..lo].rfind('\n').map_or(0, |nl| nl + 1);
+                let window_end = file.text[hi..].find('\n').map_or(len, |nl| hi + nl);
+                let (first_line, _) = file.line_col(window_start);
+                let shift =
+                    |r: std::ops::Range<usize>| r.start - window_start..r.end - window_start;
+                let mut ann = AnnotationKind::Primary.span(shift(start..end));
+                if let Some(label) = &self.label {
+                    ann = ann.label(label.as_str());
+                }
+                let mut snippet = Snippet::source(&file.text[window_start..window_end])
+                    .line_start(first_line)
+                    .path(path)
+                    .fold(true)
+                    .annotation(ann);
+                for (span, label) in related {
+                    snippet =
+                        snippet.annotation(AnnotationKind::Context.span(shift(span)).label(label));
                 }
                 title.element(snippet)
             }

@@ -123,38 +123,34 @@ fn result_bytes_per_cell(runs: u32) -> usize {
     }
 }
 
-/// Refuses, before anything is allocated, a run whose results or whose values for a
-/// single series would not fit in memory.
+/// Refuses, before anything is allocated, a run whose results, or whose values for a
+/// single series (which are held together however small the memory budget), would need
+/// more than [`MAX_RESULT_BYTES`].
 pub fn check_size(series: usize, years: usize, options: &Options) -> Result<(), EnsembleError> {
     let cells = series.saturating_mul(years);
     let result = cells.saturating_mul(result_bytes_per_cell(options.runs));
     let one_series = (options.runs as usize)
         .saturating_mul(years)
         .saturating_mul(std::mem::size_of::<f64>());
-    if result > MAX_RESULT_BYTES || one_series > options.memory_budget {
-        let needed = result.max(one_series);
-        return Err(EnsembleError::TooLarge {
-            series,
-            years,
-            with_runs: if options.runs > 0 {
-                format!(" with {} runs", options.runs)
-            } else {
-                String::new()
-            },
-            mib: needed / (1024 * 1024),
-            limit_mib: if result > MAX_RESULT_BYTES {
-                MAX_RESULT_BYTES
-            } else {
-                options.memory_budget
-            } / (1024 * 1024),
-            fewer_runs: if one_series > options.memory_budget {
-                ", or fewer runs"
-            } else {
-                ""
-            },
-        });
+    if result <= MAX_RESULT_BYTES && one_series <= MAX_RESULT_BYTES {
+        return Ok(());
     }
-    Ok(())
+    Err(EnsembleError::TooLarge {
+        series,
+        years,
+        with_runs: if options.runs > 0 {
+            format!(" with {} runs", options.runs)
+        } else {
+            String::new()
+        },
+        mib: result.max(one_series) / (1024 * 1024),
+        limit_mib: MAX_RESULT_BYTES / (1024 * 1024),
+        fewer_runs: if one_series > MAX_RESULT_BYTES {
+            ", or fewer runs"
+        } else {
+            ""
+        },
+    })
 }
 
 /// Options of an ensemble run.

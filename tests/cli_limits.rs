@@ -11,7 +11,7 @@ use common::corridor_in;
 /// sectors, over `years` years, with `runs` Monte Carlo runs.
 fn dense(dir: &std::path::Path, regions: usize, sectors: usize, years: i32, runs: u64) {
     let mut toml = format!(
-        "[scenario]\nname = \"dense\"\nbase_year = 2000\nhorizon = {}\nruns = {runs}\n\n\
+        "format = 1\n[scenario]\nname = \"dense\"\nbase_year = 2000\nhorizon = {}\nruns = {runs}\n\n\
          [data]\nflows = \"flows.csv\"\n\n",
         2000 + years
     );
@@ -19,9 +19,9 @@ fn dense(dir: &std::path::Path, regions: usize, sectors: usize, years: i32, runs
         writeln!(toml, "[[region]]\nid = \"R{r}\"\n").expect("write");
     }
     for k in 0..sectors {
-        writeln!(toml, "[[sector]]\nid = \"s{k}\"\nelasticity = 4.0\n").expect("write");
+        writeln!(toml, "[[sector]]\nid = \"s{k}\"\nsubstitution = 4.0\n").expect("write");
     }
-    let mut csv = String::from("exporter,importer,sector,value\n");
+    let mut csv = String::from("from,to,sector,value\n");
     for k in 0..sectors {
         for i in 0..regions {
             for j in 0..regions {

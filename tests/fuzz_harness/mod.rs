@@ -260,6 +260,9 @@ pub fn simulate(s: &Scenario, engine: EngineKind, runs: u32) -> Result<Outcome, 
     ensemble::run(&model, &plan, &options, &ensemble::Silent).map_err(|e| match e {
         ensemble::EnsembleError::Model(m) => m,
         ensemble::EnsembleError::Cancelled => unreachable!("never cancelled"),
+        e @ ensemble::EnsembleError::TooLarge { .. } => {
+            unreachable!("ENGINE_WORK_LIMIT keeps results small: {e}")
+        }
     })
 }
 

@@ -410,3 +410,12 @@ fn sensitivity_shows_the_largest_swings_first() {
     assert!(moving.iter().any(|m| m.ends_with(".substitution")));
     assert!(moving.iter().any(|m| m == "agreement.agri-mou.cost_cut"));
 }
+
+/// A picture of the contributions waterfall and its table (refresh with
+/// `UPDATE_SNAPSHOTS=1`).
+#[test]
+fn snapshot_contributions() {
+    let mut harness = flagship();
+    open_view(&mut harness, "Contributions");
+    harness.snapshot("app_contributions");
+}

@@ -420,9 +420,10 @@ impl Default for Settings {
 }
 
 /// Parameters a sweep can move: the numeric ones with a documented range, except the
-/// Monte Carlo settings.
+/// Monte Carlo settings; agreements and shocks first, as they are what a scenario asks
+/// about.
 pub fn sweepable(scenario: &Scenario) -> Vec<Target> {
-    scenario
+    let mut out: Vec<Target> = scenario
         .tunable_params()
         .into_iter()
         .filter(|t| !matches!(t, Target::Scenario { .. }))
@@ -430,7 +431,13 @@ pub fn sweepable(scenario: &Scenario) -> Vec<Target> {
             t.doc()
                 .is_some_and(|d| matches!(d.kind, ValueKind::Real | ValueKind::Integer))
         })
-        .collect()
+        .collect();
+    out.sort_by_key(|t| match t {
+        Target::Agreement { .. } => 0,
+        Target::Shock { .. } => 1,
+        _ => 2,
+    });
+    out
 }
 
 /// The default range of a swept parameter: years within the scenario, else the

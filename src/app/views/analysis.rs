@@ -4,8 +4,8 @@
 
 use egui::{Color32, RichText};
 use egui_plot::{
-    Bar, BarChart, Corner, GridInput, GridMark, Heatmap, HoverPosition, Legend, Line, Plot,
-    PlotPoint, Points, VLine,
+    AxisHints, Bar, BarChart, Corner, GridInput, GridMark, Heatmap, HoverPosition, Legend, Line,
+    Plot, PlotPoint, Points, VLine,
 };
 
 use crate::analysis::sensitivity::{Row, Statistic};
@@ -21,6 +21,12 @@ use super::super::analysis::{
 };
 use super::super::state::View;
 use super::{BAND, PALETTE, PATH, fmt, fmt_axis, thousands};
+
+/// A bar filled with its colour (egui_plot's default fill is faint).
+fn solid(bar: Bar, color: Color32) -> Bar {
+    bar.fill(color.gamma_multiply(0.8))
+        .stroke(egui::Stroke::new(1.0, color))
+}
 
 const RAISES: Color32 = Color32::from_rgb(31, 119, 180);
 const LOWERS: Color32 = Color32::from_rgb(255, 127, 14);
@@ -62,9 +68,18 @@ pub fn analysis_ui(
             ));
     });
     ui.separator();
+    // Bar charts get a fixed height per row and the table below them, so they scroll.
+    let scroll = |ui: &mut egui::Ui, body: &mut dyn FnMut(&mut egui::Ui)| {
+        egui::ScrollArea::vertical()
+            .id_salt(("analysis", view))
+            .auto_shrink([false, false])
+            .show(ui, |ui| body(ui));
+    };
     match view {
-        View::Contributions => contributions_ui(ui, &subject, analysis),
-        View::Sensitivity => sensitivity_ui(ui, &subject, scenario, analysis, actions),
+        View::Contributions => scroll(ui, &mut |ui| contributions_ui(ui, &subject, analysis)),
+        View::Sensitivity => scroll(ui, &mut |ui| {
+            sensitivity_ui(ui, &subject, scenario, analysis, actions);
+        }),
         View::Sweep => sweep_ui(ui, &subject, scenario, analysis, actions),
         _ => {}
     }
@@ -98,20 +113,49 @@ fn fmt_change(metric: Metric, v: f64) -> String {
     }
 }
 
-/// Grid marks at whole numbers only (rows of a bar chart, tiles of a heatmap).
+/// Grid marks at whole numbers only (rows of a bar chart, tiles of a heatmap). Marks at
+/// multiples of 5, 10, 50 count as coarser, so their labels stay when rows are close.
 fn whole_marks(input: GridInput) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
     #[allow(clippy::cast_possible_truncation)]
     let (lo, hi) = (lo.ceil() as i64, hi.floor() as i64);
-    let step = ((hi - lo) / 25).max(1);
     (lo..=hi)
-        .filter(|i| i % step == 0)
-        .map(|i| GridMark {
+        .map(|i| {
+            let step = [100, 50, 10, 5, 1]
+                .into_iter()
+                .find(|s| i % s == 0)
+                .unwrap_or(1);
             #[allow(clippy::cast_precision_loss)]
-            value: i as f64,
-            step_size: 1.0,
+            GridMark {
+                value: i as f64,
+                step_size: step as f64,
+            }
         })
         .collect()
+}
+
+/// An axis value of a metric, with enough decimals to tell neighbouring marks apart
+/// (shares in percent).
+fn axis_value(metric: Metric, v: f64, step: f64) -> String {
+    if is_share(metric) {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let decimals = (-(step * 100.0).log10().floor()).clamp(0.0, 4.0) as usize;
+        format!("{:.decimals$} %", v * 100.0)
+    } else {
+        fmt_axis(metric, v, step)
+    }
+}
+
+/// Height of one bar row, enough for its label on the y axis.
+const ROW_HEIGHT: f32 = 28.0;
+/// Rows drawn in a bar chart; the table below lists all of them.
+const MAX_ROWS: usize = 15;
+
+/// The y axis of a bar chart: one label per row.
+fn rows_axis(labels: Vec<String>) -> AxisHints<'static> {
+    AxisHints::new_y()
+        .formatter(move |mark, _| row_label(&labels, mark.value))
+        .label_spacing(16.0..=22.0)
 }
 
 /// The label of row `value` among `labels` (top row first), for a y axis.
@@ -206,39 +250,48 @@ fn contributions_ui(ui: &mut egui::Ui, subject: &Subject, analysis: &Analysis) {
             .abs()
             .total_cmp(&e.contributions[a].value.abs())
     });
-    let labels: Vec<String> = order.iter().map(|&i| c.events[i].0.clone()).collect();
-    let n = order.len();
-    let height = ui.available_height();
-    let chart = (height * 0.6).clamp(160.0, 40.0 * n as f32 + 120.0);
-    ui.label(RichText::new(format!(
-        "Waterfall: each bar starts where the previous one ends, from the no-event world (grey line) to the as-written value (red line). {}",
-        c.description
-    )).small());
-    let y_labels = labels.clone();
+    // The largest contributions get a row each; the rest share one.
+    let mut rows: Vec<(String, f64, f64)> = order
+        .iter()
+        .map(|&i| {
+            let k = &e.contributions[i];
+            (c.events[i].0.clone(), k.value, k.std_error)
+        })
+        .collect();
+    if rows.len() > MAX_ROWS {
+        let rest = rows.split_off(MAX_ROWS - 1);
+        let value = rest.iter().map(|r| r.1).sum();
+        rows.push((format!("{} other events", rest.len()), value, 0.0));
+    }
+    let n = rows.len();
+    let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let (mut up, mut down, mut whiskers) = (Vec::new(), Vec::new(), Vec::new());
     let mut level = e.no_events;
-    for (row, &i) in order.iter().enumerate() {
-        let k = &e.contributions[i];
+    for (row, (name, value, std_error)) in rows.iter().enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let y = (n - 1 - row) as f64;
-        let bar = Bar::new(y, k.value)
-            .base_offset(level)
-            .width(0.6)
-            .name(&c.events[i].0);
-        if k.value >= 0.0 {
-            up.push(bar);
+        let bar = Bar::new(y, *value).base_offset(level).width(0.6).name(name);
+        if *value >= 0.0 {
+            up.push(solid(bar, RAISES));
         } else {
-            down.push(bar);
+            down.push(solid(bar, LOWERS));
         }
-        level += k.value;
-        if k.std_error > 0.0 {
-            whiskers.push([[level - k.std_error, y], [level + k.std_error, y]]);
+        level += value;
+        if *std_error > 0.0 {
+            whiskers.push([[level - std_error, y], [level + std_error, y]]);
         }
     }
     let formatter =
         move |bar: &Bar, _: &BarChart| format!("{}: {}", bar.name, fmt_change(m, bar.value));
+    ui.label(
+        RichText::new(
+            "Waterfall: each bar starts where the one above ends, from the world without any event (grey line) to the value as written (red line).",
+        )
+        .small(),
+    );
+    #[allow(clippy::cast_precision_loss)]
     Plot::new("contributions-waterfall")
-        .height(chart)
+        .height(ROW_HEIGHT * n as f32 + 70.0)
         .legend(Legend::default().position(Corner::RightBottom))
         .allow_drag(false)
         .allow_zoom(false)
@@ -246,8 +299,8 @@ fn contributions_ui(ui: &mut egui::Ui, subject: &Subject, analysis: &Analysis) {
         .include_y(-0.6)
         .include_y(n as f64 - 0.4)
         .y_grid_spacer(whole_marks)
-        .y_axis_formatter(move |mark, _| row_label(&y_labels, mark.value))
-        .x_axis_formatter(move |mark, _| fmt_axis(m, mark.value, mark.step_size))
+        .custom_y_axes(vec![rows_axis(labels)])
+        .x_axis_formatter(move |mark, _| axis_value(m, mark.value, mark.step_size))
         .x_axis_label(m.name())
         .show(ui, |pui| {
             pui.bar_chart(
@@ -277,49 +330,44 @@ fn contributions_ui(ui: &mut egui::Ui, subject: &Subject, analysis: &Analysis) {
             );
         });
     ui.separator();
-    egui::ScrollArea::vertical()
-        .id_salt("contributions-table")
+    egui::Grid::new("contributions-grid")
+        .striped(true)
+        .num_columns(4)
         .show(ui, |ui| {
-            egui::Grid::new("contributions-grid")
-                .striped(true)
-                .num_columns(4)
-                .show(ui, |ui| {
-                    ui.strong("event");
-                    ui.strong("name");
-                    ui.strong("contribution").on_hover_text(
-                        "The event's Shapley contribution to the change of the metric.",
-                    );
-                    ui.strong("share of the change");
-                    ui.end_row();
-                    for &i in &order {
-                        let k = &e.contributions[i];
-                        let (id, kind, name) = &c.events[i];
-                        ui.label(id.as_str())
-                            .on_hover_text(format!("{kind} {id}: {name}"));
-                        ui.label(name.as_str());
-                        let value = if k.std_error > 0.0 {
-                            format!(
-                                "{} ± {}",
-                                fmt_change(m, k.value),
-                                fmt_change(m, k.std_error).trim_start_matches('+')
-                            )
-                        } else {
-                            fmt_change(m, k.value)
-                        };
-                        ui.label(value);
-                        ui.label(if total == 0.0 {
-                            "–".to_string()
-                        } else {
-                            format!("{:.1} %", 100.0 * k.value / total)
-                        });
-                        ui.end_row();
-                    }
-                    ui.strong("total change");
-                    ui.label("");
-                    ui.strong(fmt_change(m, total));
-                    ui.label("100 %");
-                    ui.end_row();
+            ui.strong("event");
+            ui.strong("name");
+            ui.strong("contribution")
+                .on_hover_text("The event's Shapley contribution to the change of the metric.");
+            ui.strong("share of the change");
+            ui.end_row();
+            for &i in &order {
+                let k = &e.contributions[i];
+                let (id, kind, name) = &c.events[i];
+                ui.label(id.as_str())
+                    .on_hover_text(format!("{kind} {id}: {name}"));
+                ui.label(name.as_str());
+                let value = if k.std_error > 0.0 {
+                    format!(
+                        "{} ± {}",
+                        fmt_change(m, k.value),
+                        fmt_change(m, k.std_error).trim_start_matches('+')
+                    )
+                } else {
+                    fmt_change(m, k.value)
+                };
+                ui.label(value);
+                ui.label(if total == 0.0 {
+                    "–".to_string()
+                } else {
+                    format!("{:.1} %", 100.0 * k.value / total)
                 });
+                ui.end_row();
+            }
+            ui.strong("total change");
+            ui.label("");
+            ui.strong(fmt_change(m, total));
+            ui.label("100 %");
+            ui.end_row();
         });
 }
 
@@ -448,22 +496,27 @@ fn sensitivity_ui(
         ui.label("No parameter moves this output.");
         return;
     }
-    let shown: Vec<&Row> = moving.iter().copied().take(20).collect();
+    let shown: Vec<&Row> = moving.iter().copied().take(MAX_ROWS).collect();
     let n = shown.len();
     let labels: Vec<String> = shown.iter().map(|r| r.target.to_string()).collect();
-    let height = ui.available_height();
-    let chart = (height * 0.6).clamp(160.0, 32.0 * n as f32 + 120.0);
+    if moving.len() > n {
+        ui.weak(format!(
+            "The {n} largest swings of {}; the table lists all.",
+            moving.len()
+        ));
+    }
     let (mut lows, mut highs) = (Vec::new(), Vec::new());
     for (row, r) in shown.iter().enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let y = (n - 1 - row) as f64;
-        lows.push(
+        lows.push(solid(
             Bar::new(y, r.low - base)
                 .base_offset(base)
                 .width(0.7)
                 .name(format!("{} = {}: {}", r.target, r.low_value, fmt(m, r.low))),
-        );
-        highs.push(
+            BAND,
+        ));
+        highs.push(solid(
             Bar::new(y, r.high - base)
                 .base_offset(base)
                 .width(0.4)
@@ -473,11 +526,13 @@ fn sensitivity_ui(
                     r.high_value,
                     fmt(m, r.high)
                 )),
-        );
+            PALETTE[1],
+        ));
     }
     let tip = |bar: &Bar, _: &BarChart| bar.name.clone();
+    #[allow(clippy::cast_precision_loss)]
     Plot::new("sensitivity-tornado")
-        .height(chart)
+        .height(ROW_HEIGHT * n as f32 + 70.0)
         .legend(Legend::default().position(Corner::RightBottom))
         .allow_drag(false)
         .allow_zoom(false)
@@ -485,8 +540,8 @@ fn sensitivity_ui(
         .include_y(-0.6)
         .include_y(n as f64 - 0.4)
         .y_grid_spacer(whole_marks)
-        .y_axis_formatter(move |mark, _| row_label(&labels, mark.value))
-        .x_axis_formatter(move |mark, _| fmt_axis(m, mark.value, mark.step_size))
+        .custom_y_axes(vec![rows_axis(labels)])
+        .x_axis_formatter(move |mark, _| axis_value(m, mark.value, mark.step_size))
         .x_axis_label(m.name())
         .show(ui, |pui| {
             pui.bar_chart(
@@ -508,50 +563,46 @@ fn sensitivity_ui(
             );
         });
     ui.separator();
-    egui::ScrollArea::vertical()
-        .id_salt("sensitivity-table")
+    egui::Grid::new("sensitivity-grid")
+        .striped(true)
+        .num_columns(6)
         .show(ui, |ui| {
-            egui::Grid::new("sensitivity-grid")
-                .striped(true)
-                .num_columns(6)
-                .show(ui, |ui| {
-                    for h in [
-                        "parameter",
-                        "low",
-                        "high",
-                        "output at low",
-                        "output at high",
-                        "swing",
-                    ] {
-                        ui.strong(h);
-                    }
-                    ui.end_row();
-                    for r in &moving {
-                        let label = ui.label(r.target.to_string());
-                        if let Some(doc) = r.target.doc() {
-                            label.on_hover_text(format!("{}: {}", doc.label, doc.meaning));
-                        }
-                        ui.label(r.low_value.to_string());
-                        ui.label(r.high_value.to_string());
-                        ui.label(fmt(m, r.low));
-                        ui.label(fmt(m, r.high));
-                        ui.label(fmt_change(m, r.swing()).trim_start_matches('+').to_string());
-                        ui.end_row();
-                    }
-                });
-            let flat: Vec<String> = report
-                .rows
-                .iter()
-                .filter(|r| r.swing() == 0.0)
-                .map(|r| r.target.to_string())
-                .collect();
-            if !flat.is_empty() {
-                ui.weak(format!("No effect on this output: {}", flat.join(", ")));
+            for h in [
+                "parameter",
+                "low",
+                "high",
+                "output at low",
+                "output at high",
+                "swing",
+            ] {
+                ui.strong(h);
             }
-            for (target, why) in &report.skipped {
-                ui.weak(format!("Left out {target}: {why}"));
+            ui.end_row();
+            for r in &moving {
+                let label = ui.label(r.target.to_string());
+                if let Some(doc) = r.target.doc() {
+                    label.on_hover_text(format!("{}: {}", doc.label, doc.meaning));
+                }
+                ui.label(r.low_value.to_string());
+                ui.label(r.high_value.to_string());
+                ui.label(fmt(m, r.low));
+                ui.label(fmt(m, r.high));
+                ui.label(fmt_change(m, r.swing()).trim_start_matches('+').to_string());
+                ui.end_row();
             }
         });
+    let flat: Vec<String> = report
+        .rows
+        .iter()
+        .filter(|r| r.swing() == 0.0)
+        .map(|r| r.target.to_string())
+        .collect();
+    if !flat.is_empty() {
+        ui.weak(format!("No effect on this output: {}", flat.join(", ")));
+    }
+    for (target, why) in &report.skipped {
+        ui.weak(format!("Left out {target}: {why}"));
+    }
 }
 
 fn param_tooltip(target: &Target) -> String {
@@ -585,6 +636,7 @@ fn axis_ui(
         let current = axis.as_ref().map(|a| a.target.clone());
         let mut chosen = None;
         egui::ComboBox::from_id_salt(which)
+            .width(260.0)
             .selected_text(current.as_ref().map_or_else(|| "none".to_string(), ToString::to_string))
             .height(420.0)
             .show_ui(ui, |ui| {
@@ -789,7 +841,7 @@ fn sweep_line_ui(ui: &mut egui::Ui, grid: &SweepGrid, values: &[f64], scenario: 
         .allow_scroll(false)
         .x_axis_label(name.clone())
         .y_axis_label(m.name())
-        .y_axis_formatter(move |mark, _| fmt_axis(m, mark.value, mark.step_size))
+        .y_axis_formatter(move |mark, _| axis_value(m, mark.value, mark.step_size))
         .label_formatter(move |hover| {
             let p = match hover {
                 HoverPosition::NearDataPoint { position, .. }
@@ -899,10 +951,18 @@ fn sweep_heatmap_ui(ui: &mut egui::Ui, grid: &SweepGrid, values: &[f64]) {
         .allow_scroll(false)
         .x_grid_spacer(whole_marks)
         .y_grid_spacer(whole_marks)
-        .x_axis_formatter(move |mark, _| label_at(&xl, mark.value).unwrap_or_default())
-        .y_axis_formatter(move |mark, _| label_at(&yl, mark.value).unwrap_or_default())
-        .x_axis_label(x_name)
-        .y_axis_label(y_name)
+        .custom_x_axes(vec![
+            AxisHints::new_x()
+                .formatter(move |mark, _| label_at(&xl, mark.value).unwrap_or_default())
+                .label_spacing(34.0..=48.0)
+                .label(x_name),
+        ])
+        .custom_y_axes(vec![
+            AxisHints::new_y()
+                .formatter(move |mark, _| label_at(&yl, mark.value).unwrap_or_default())
+                .label_spacing(16.0..=22.0)
+                .label(y_name),
+        ])
         .label_formatter(move |hover| {
             let p = match hover {
                 HoverPosition::NearDataPoint { position, .. }

@@ -177,6 +177,9 @@ fn file_banners_ui(ui: &mut egui::Ui, doc: &OpenScenario, actions: &mut Vec<Acti
 fn toolbar_ui(ui: &mut egui::Ui, s: &Scenario, state: &mut State, actions: &mut Vec<Action>) {
     ui.horizontal_wrapped(|ui| {
         for v in View::ALL {
+            if v == View::Contributions {
+                ui.separator();
+            }
             if ui
                 .selectable_label(state.view == v, v.label())
                 .on_hover_text(v.tooltip())

@@ -152,6 +152,23 @@ impl Results {
         }
     }
 
+    /// Why the app will not run the ensemble, if so: the runs of one series must fit the
+    /// ensemble's memory budget (a scenario may ask for up to a million runs over 200 years).
+    pub fn too_many_runs(&self) -> Option<String> {
+        let bytes = u64::from(self.runs) * self.t_count() as u64 * 8;
+        let budget = ensemble::DEFAULT_MEMORY_BUDGET as u64;
+        (bytes > budget).then(|| {
+            format!(
+                "{} runs over {} years would need {} MB for each series, more than the app \
+                 uses ({} MB): lower `runs` or use `corridor run`",
+                self.runs,
+                self.t_count(),
+                bytes.div_ceil(1 << 20),
+                budget >> 20
+            )
+        })
+    }
+
     pub fn scenario(&self) -> &Scenario {
         &self.model.scenario
     }

@@ -678,7 +678,10 @@ impl CorridorApp {
                 col.wants_runs = false;
                 col.mc_error = None;
                 if let Some(results) = col.results.as_ref().filter(|r| r.runs > 0) {
-                    col.job = Some(self.jobs.start(results));
+                    match results.too_many_runs() {
+                        Some(why) => col.mc_error = Some(why),
+                        None => col.job = Some(self.jobs.start(results)),
+                    }
                 }
             }
         }

@@ -448,8 +448,10 @@ fn simulate(p: &Prepared, only: Option<Vec<usize>>, sim: &SimArgs) -> Result<Out
         ensemble::run(&p.model, &p.plan, &options, &bar)
     })?
     .map_err(|e| match e {
-        // Asking for more than fits is a usage problem: exit 2, with what to change.
-        ensemble::EnsembleError::TooLarge { .. } => {
+        // Asking for more than fits, or numbers too extreme for the horizon, are problems
+        // of the input: exit 2, with what to change.
+        ensemble::EnsembleError::TooLarge { .. }
+        | ensemble::EnsembleError::Model(crate::model::ModelError::Overflow(_)) => {
             CliError::Invalid(format!("error: `{}`: {e}", p.scenario.path.display()))
         }
         _ => CliError::Failure(anyhow::anyhow!("`{}`: {e}", p.scenario.path.display())),

@@ -78,3 +78,68 @@ fn too_many_runs_for_one_series_are_refused() {
     assert!(out.stderr.contains("fewer runs"), "{}", out.stderr);
     assert!(out.stderr.contains("1000000 runs"), "{}", out.stderr);
 }
+
+/// The tutorial with demand growing by `growth` a year over 200 years.
+fn tutorial_growing(dir: &std::path::Path, growth: &str) {
+    let text =
+        std::fs::read_to_string(common::root().join("scenarios/tutorial-three-regions.toml"))
+            .expect("read the tutorial");
+    let text: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("growth = ") {
+                format!("growth = {growth}")
+            } else if l.starts_with("horizon = ") {
+                "horizon = 2224".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(dir.join("grow.toml"), text.join("\n")).expect("write");
+}
+
+#[test]
+fn numbers_beyond_f64_are_an_input_problem_with_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 51^200 ≈ 1e341: past the largest f64 (1.8e308) well before 2224.
+    tutorial_growing(dir.path(), "50.0");
+    let out = corridor_in(
+        dir.path(),
+        ["run", "grow.toml", "--runs", "0", "--out", "o.csv"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("grow.toml"), "{}", out.stderr);
+    assert!(out.stderr.contains("too extreme"), "{}", out.stderr);
+    assert!(!dir.path().join("o.csv").exists());
+}
+
+#[test]
+fn huge_values_are_shown_in_scientific_notation_in_tables() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A's domestic flow of 800 grows 6-fold a year: 800 × 6^200 ≈ 3.4e158 in 2224 (the
+    // A–B agreement moves shares by percents, not by orders of magnitude).
+    tutorial_growing(dir.path(), "5.0");
+    let out = corridor_in(
+        dir.path(),
+        [
+            "run",
+            "grow.toml",
+            "--metric",
+            "flow",
+            "--region",
+            "A",
+            "--format",
+            "table",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(" A ") && l.split_whitespace().filter(|w| *w == "A").count() == 2)
+        .unwrap_or_else(|| panic!("no A→A row:\n{}", out.stdout));
+    assert!(row.contains("e158"), "{row}");
+    assert!(row.contains("800.0"), "{row}");
+    assert!(!row.contains(",000,000,000,000,000,"), "{row}");
+}

@@ -7,12 +7,16 @@ use crate::ensemble::Outcome;
 use crate::metrics::{Metric, Partner};
 use crate::scenario::Scenario;
 
-/// A number for people: values with thousands separators, shares and indices with four decimals.
+/// A number for people: values with thousands separators (in scientific notation from
+/// 1e15 on), shares and indices with four decimals.
 pub fn human(v: f64, metric: Metric) -> String {
     if v.is_nan() {
         return "–".to_string();
     }
-    if metric.is_value() {
+    if metric.is_value() && v.abs() >= 1e15 {
+        // Beyond a thousand trillion, digit groups stop being readable.
+        format!("{v:.4e}")
+    } else if metric.is_value() {
         let s = format!("{:.1}", v.abs());
         let (int, frac) = s.split_once('.').unwrap_or((&s, "0"));
         let mut grouped = String::new();

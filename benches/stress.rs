@@ -138,13 +138,13 @@ fn main() {
         .collect();
     let t = Instant::now();
     let runs = Options {
-        runs: 100,
+        runs: 10,
         only: Some(focus.clone()),
         ..all.clone()
     };
-    ensemble::run(&model, &plan, &runs, &Silent).expect("100 runs");
+    ensemble::run(&model, &plan, &runs, &Silent).expect("10 runs");
     report(
-        &format!("supplier_hhi of R000, 100 runs ({} series)", focus.len()),
+        &format!("supplier_hhi of R000, 10 runs ({} series)", focus.len()),
         t.elapsed(),
     );
 

@@ -270,12 +270,18 @@ fn summarise(
                 }
                 let draw =
                     Draw::monte_carlo(&model.scenario, &model.events, options.seed, m as u64);
-                model.simulate(&draw, &mut |state| {
+                let stop = || progress.cancelled();
+                let sink = &mut |state: &crate::model::YearState<'_>| {
                     plan.evaluate_metrics(model, state, scratch, year_values, None, mask);
                     for (c, &series) in chunk.iter().enumerate() {
                         row[c * t_count + state.t] = year_values[series];
                     }
-                })?;
+                };
+                match model.simulate_until(&draw, sink, &stop) {
+                    Ok(()) => {}
+                    Err(ModelError::Stopped) => return Err(EnsembleError::Cancelled),
+                    Err(e) => return Err(e.into()),
+                }
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if d.is_multiple_of(64) || d == total_work {
                     progress.advance(d, total_work);

@@ -267,3 +267,34 @@ fn cli_stat_rows_only_when_runs_are_positive() {
     assert!(stats(&with.stdout) > 0);
     assert_eq!(stats(&without.stdout), 0);
 }
+
+/// A cancel is seen between years, not only between runs: one run of a scenario at the
+/// format's limits takes seconds.
+#[test]
+fn a_stop_request_ends_a_run_before_the_next_year() {
+    use std::cell::Cell;
+
+    let text =
+        std::fs::read_to_string(common::root().join("scenarios/tutorial-three-regions.toml"))
+            .expect("tutorial");
+    let s = common::load_ok(&text);
+    for engine in [EngineKind::Pe, EngineKind::Ge] {
+        let model = Model::new(&s, engine).expect("model");
+        let draw = corridor::model::Draw::as_written(&model.events);
+        let years_seen = Cell::new(0usize);
+        let asked = Cell::new(0usize);
+        // Allow three years, then ask to stop.
+        let stop = || {
+            asked.set(asked.get() + 1);
+            asked.get() > 3
+        };
+        let result =
+            model.simulate_until(&draw, &mut |_| years_seen.set(years_seen.get() + 1), &stop);
+        assert!(
+            matches!(result, Err(corridor::model::ModelError::Stopped)),
+            "{engine:?}: {result:?}"
+        );
+        assert_eq!(years_seen.get(), 3, "{engine:?}");
+        assert!(s.year_count() > 3);
+    }
+}

@@ -175,6 +175,9 @@ pub enum ModelError {
     /// The numbers of a year do not fit in an f64.
     #[error("{0}")]
     Overflow(String),
+    /// The caller asked to stop (see [`Model::simulate_until`]).
+    #[error("stopped")]
+    Stopped,
 }
 
 /// A scenario compiled for one engine.
@@ -268,9 +271,21 @@ impl Model {
         draw: &Draw,
         sink: &mut dyn FnMut(&YearState<'_>),
     ) -> Result<(), ModelError> {
+        self.simulate_until(draw, sink, &|| false)
+    }
+
+    /// Like [`Model::simulate`], asking `stop` before each year and failing with
+    /// [`ModelError::Stopped`] when it says so: one run of a scenario at the format's
+    /// limits takes seconds, too long to wait for a cancel between runs.
+    pub fn simulate_until(
+        &self,
+        draw: &Draw,
+        sink: &mut dyn FnMut(&YearState<'_>),
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(), ModelError> {
         match self.engine {
-            EngineKind::Pe => pe::simulate(self, draw, sink),
-            EngineKind::Ge => self.simulate_ge(draw, sink),
+            EngineKind::Pe => pe::simulate(self, draw, sink, stop),
+            EngineKind::Ge => self.simulate_ge(draw, sink, stop),
         }
     }
 
@@ -278,6 +293,7 @@ impl Model {
         &self,
         draw: &Draw,
         sink: &mut dyn FnMut(&YearState<'_>),
+        stop: &dyn Fn() -> bool,
     ) -> Result<(), ModelError> {
         let Some(base) = &self.ge_base else {
             return Err(ModelError::NotGeReady("no GE data".into()));
@@ -292,6 +308,9 @@ impl Model {
         );
         let mut last: Option<(Vec<f64>, ge::GeSolution)> = None;
         for (t, year) in self.scenario.years().enumerate() {
+            if stop() {
+                return Err(ModelError::Stopped);
+            }
             let changed = t > 0 && self.cost_factors(year, draw, &mut phi);
             if !changed {
                 sink(&YearState {

@@ -26,6 +26,7 @@ pub fn simulate(
     model: &Model,
     draw: &Draw,
     sink: &mut dyn FnMut(&YearState<'_>),
+    stop: &dyn Fn() -> bool,
 ) -> Result<(), ModelError> {
     let s = &model.scenario;
     let st = &model.structure;
@@ -48,6 +49,9 @@ pub fn simulate(
     let vol: Vec<f64> = s.sectors.iter().map(|x| x.volatility).collect();
 
     for (t, year) in s.years().enumerate() {
+        if stop() {
+            return Err(ModelError::Stopped);
+        }
         let any_cost = t > 0 && model.cost_factors(year, draw, &mut phi);
         for (m, market) in st.markets.iter().enumerate() {
             let k = market.sector;

@@ -179,6 +179,16 @@ pub fn as_written_path_of(
     plan: &Plan,
     selected: &[usize],
 ) -> Result<(Vec<f64>, Vec<Option<usize>>), ModelError> {
+    as_written_path_until(model, plan, selected, &|| false)
+}
+
+/// [`as_written_path_of`], stopping with [`ModelError::Stopped`] when `stop` says so.
+fn as_written_path_until(
+    model: &Model,
+    plan: &Plan,
+    selected: &[usize],
+    stop: &dyn Fn() -> bool,
+) -> Result<(Vec<f64>, Vec<Option<usize>>), ModelError> {
     let years = model.scenario.year_count();
     let mut path = vec![f64::NAN; selected.len() * years];
     let mut top = vec![None; selected.len() * years];
@@ -187,7 +197,7 @@ pub fn as_written_path_of(
     let mut scratch = Scratch::default();
     let mask = plan.mask_of(selected);
     let draw = Draw::as_written(&model.events);
-    model.simulate(&draw, &mut |state| {
+    let sink = &mut |state: &crate::model::YearState<'_>| {
         plan.evaluate_metrics(
             model,
             state,
@@ -200,7 +210,8 @@ pub fn as_written_path_of(
             path[c * years + state.t] = year_values[k];
             top[c * years + state.t] = year_top[k];
         }
-    })?;
+    };
+    model.simulate_until(&draw, sink, stop)?;
     Ok((path, top))
 }
 
@@ -217,7 +228,12 @@ pub fn run(
         .clone()
         .unwrap_or_else(|| (0..plan.keys.len()).collect());
     check_size(selected.len(), years.len(), options)?;
-    let (path, path_top) = as_written_path_of(model, plan, &selected)?;
+    let (path, path_top) =
+        match as_written_path_until(model, plan, &selected, &|| progress.cancelled()) {
+            Ok(p) => p,
+            Err(ModelError::Stopped) => return Err(EnsembleError::Cancelled),
+            Err(e) => return Err(e.into()),
+        };
     let keys: Vec<SeriesKey> = selected.iter().map(|&i| plan.keys[i]).collect();
     let mut outcome = Outcome {
         keys,

@@ -278,3 +278,29 @@ fn csv_export_writes_the_long_format() {
     );
     assert!(text.contains("tutorial-three-regions,2027,flow,B,A,goods,path,"));
 }
+
+/// A value with more decimals than a slider shows is displayed, not rewritten: opening a
+/// file never edits it, and hovering or drawing the slider keeps the value exact.
+#[test]
+fn values_finer_than_a_slider_shows_are_left_as_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = tutorial_copy(dir.path());
+    let text = std::fs::read_to_string(&path).expect("read");
+    let text = text.replacen("probability = 1.0 ", "probability = 0.947", 1);
+    assert!(text.contains("probability = 0.947"));
+    std::fs::write(&path, &text).expect("write");
+
+    let mut harness = app_harness(vec![path.clone()]);
+    for _ in 0..5 {
+        harness.run_ok();
+    }
+    let doc = harness.state().selected_doc().expect("doc");
+    assert!(!doc.is_dirty(), "opening a file must not edit it");
+    let scenario = doc.scenario.as_ref().expect("valid");
+    let target = Target::Agreement {
+        id: scenario.agreements[0].id.clone(),
+        field: "probability".into(),
+    };
+    assert_eq!(scenario.get_param(&target).map(|v| v.as_f64()), Some(0.947));
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+}

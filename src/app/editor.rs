@@ -275,7 +275,10 @@ impl Editor<'_> {
                 let r = ui.add(
                     egui::Slider::new(&mut x, lo..=hi)
                         .text(&label)
-                        .fixed_decimals(decimals(hi - lo)),
+                        .fixed_decimals(decimals(hi - lo))
+                        // Round only what the user drags: a value written with more
+                        // decimals than the slider shows stays as written.
+                        .clamping(egui::SliderClamping::Edits),
                 );
                 if r.changed() {
                     self.set(target, ParamValue::Real(x));

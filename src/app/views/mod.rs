@@ -1080,15 +1080,23 @@ fn general_ui(
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
-        .x_axis_formatter(move |mark, _| {
-            let v = mark.value.round();
-            if (mark.value - v).abs() < 1e-6 && v >= 0.0 {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                ids.get(v as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        // A mark at every region and labels close together, so each box is labelled with
+        // its region (the default hides labels less than 60 points apart).
+        .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 1.0, 1.0]))
+        .custom_x_axes(vec![
+            egui_plot::AxisHints::new_x()
+                .label_spacing(18.0..=24.0)
+                .tick_label_font(egui::FontId::proportional(10.0))
+                .formatter(move |mark, _| {
+                    let v = mark.value.round();
+                    if (mark.value - v).abs() < 1e-6 && v >= 0.0 {
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        ids.get(v as usize).cloned().unwrap_or_default()
+                    } else {
+                        String::new()
+                    }
+                }),
+        ])
         .show(ui, |pui| {
             let mut boxes = Vec::new();
             let mut bars = Vec::new();

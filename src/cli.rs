@@ -911,7 +911,7 @@ pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
 }
 
 pub fn sensitivity(args: &SensitivityArgs) -> Result<(), CliError> {
-    use crate::analysis::sensitivity::{Spread, Statistic, analyse};
+    use crate::analysis::sensitivity::{COLUMNS, Spread, Statistic, analyse};
     let p = prepare(&args.file, &args.sim)?;
     let s = &p.scenario;
     let (_, key, t) = resolve_series(s, &p.plan, &args.series)?;
@@ -960,14 +960,7 @@ pub fn sensitivity(args: &SensitivityArgs) -> Result<(), CliError> {
     );
     let mut out = comfy_table::Table::new();
     out.load_style(comfy_table::presets::UTF8_BORDERS_ONLY)
-        .set_header(vec![
-            "parameter",
-            "low",
-            "high",
-            "output at low",
-            "output at high",
-            "swing",
-        ]);
+        .set_header(COLUMNS);
     let (moving, flat): (Vec<_>, Vec<_>) = report.rows.iter().partition(|r| r.swing() > 0.0);
     for r in moving {
         out.add_row(vec![

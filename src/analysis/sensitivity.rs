@@ -9,6 +9,16 @@ use crate::model::Model;
 use crate::scenario::params::{ParamValue, Target, ValueKind};
 use crate::scenario::{EngineKind, Scenario};
 
+/// Column headers of a sensitivity table, shared by `corridor sensitivity` and the app.
+pub const COLUMNS: [&str; 6] = [
+    "parameter",
+    "low",
+    "high",
+    "output at low",
+    "output at high",
+    "swing",
+];
+
 /// How far each parameter moves.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Spread {

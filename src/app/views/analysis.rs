@@ -152,6 +152,24 @@ const ROW_HEIGHT: f32 = 28.0;
 const MAX_ROWS: usize = 15;
 
 /// The y axis of a bar chart: one label per row.
+/// A plot of `n` horizontal bars, one labelled row each (row 0 at the bottom), with the
+/// metric's values on the x axis: the layout of the waterfall and of the tornado.
+fn rows_plot(id: &'static str, n: usize, labels: Vec<String>, m: Metric) -> Plot<'static> {
+    #[allow(clippy::cast_precision_loss)]
+    Plot::new(id)
+        .height(ROW_HEIGHT * n as f32 + 70.0)
+        .legend(Legend::default().position(Corner::RightBottom))
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .include_y(-0.6)
+        .include_y(n as f64 - 0.4)
+        .y_grid_spacer(whole_marks)
+        .custom_y_axes(vec![rows_axis(labels)])
+        .x_axis_formatter(move |mark, _| axis_value(m, mark.value, mark.step_size))
+        .x_axis_label(m.name())
+}
+
 fn rows_axis(labels: Vec<String>) -> AxisHints<'static> {
     AxisHints::new_y()
         .formatter(move |mark, _| row_label(&labels, mark.value))
@@ -289,46 +307,33 @@ fn contributions_ui(ui: &mut egui::Ui, subject: &Subject, analysis: &Analysis) {
         )
         .small(),
     );
-    #[allow(clippy::cast_precision_loss)]
-    Plot::new("contributions-waterfall")
-        .height(ROW_HEIGHT * n as f32 + 70.0)
-        .legend(Legend::default().position(Corner::RightBottom))
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .include_y(-0.6)
-        .include_y(n as f64 - 0.4)
-        .y_grid_spacer(whole_marks)
-        .custom_y_axes(vec![rows_axis(labels)])
-        .x_axis_formatter(move |mark, _| axis_value(m, mark.value, mark.step_size))
-        .x_axis_label(m.name())
-        .show(ui, |pui| {
-            pui.bar_chart(
-                BarChart::new("raises the metric", up)
-                    .horizontal()
-                    .color(RAISES)
-                    .element_formatter(Box::new(formatter)),
-            );
-            pui.bar_chart(
-                BarChart::new("lowers the metric", down)
-                    .horizontal()
-                    .color(LOWERS)
-                    .element_formatter(Box::new(formatter)),
-            );
-            for w in whiskers {
-                pui.line(Line::new("± one standard error", w.to_vec()).color(Color32::GRAY));
-            }
-            pui.add(
-                VLine::new("no-event world", e.no_events)
-                    .color(Color32::GRAY)
-                    .width(1.5),
-            );
-            pui.add(
-                VLine::new("as written", e.as_written)
-                    .color(PATH)
-                    .width(1.5),
-            );
-        });
+    rows_plot("contributions-waterfall", n, labels, m).show(ui, |pui| {
+        pui.bar_chart(
+            BarChart::new("raises the metric", up)
+                .horizontal()
+                .color(RAISES)
+                .element_formatter(Box::new(formatter)),
+        );
+        pui.bar_chart(
+            BarChart::new("lowers the metric", down)
+                .horizontal()
+                .color(LOWERS)
+                .element_formatter(Box::new(formatter)),
+        );
+        for w in whiskers {
+            pui.line(Line::new("± one standard error", w.to_vec()).color(Color32::GRAY));
+        }
+        pui.add(
+            VLine::new("no-event world", e.no_events)
+                .color(Color32::GRAY)
+                .width(1.5),
+        );
+        pui.add(
+            VLine::new("as written", e.as_written)
+                .color(PATH)
+                .width(1.5),
+        );
+    });
     ui.separator();
     egui::Grid::new("contributions-grid")
         .striped(true)
@@ -530,51 +535,31 @@ fn sensitivity_ui(
         ));
     }
     let tip = |bar: &Bar, _: &BarChart| bar.name.clone();
-    #[allow(clippy::cast_precision_loss)]
-    Plot::new("sensitivity-tornado")
-        .height(ROW_HEIGHT * n as f32 + 70.0)
-        .legend(Legend::default().position(Corner::RightBottom))
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .include_y(-0.6)
-        .include_y(n as f64 - 0.4)
-        .y_grid_spacer(whole_marks)
-        .custom_y_axes(vec![rows_axis(labels)])
-        .x_axis_formatter(move |mark, _| axis_value(m, mark.value, mark.step_size))
-        .x_axis_label(m.name())
-        .show(ui, |pui| {
-            pui.bar_chart(
-                BarChart::new("parameter at its low value", lows)
-                    .horizontal()
-                    .color(BAND)
-                    .element_formatter(Box::new(tip)),
-            );
-            pui.bar_chart(
-                BarChart::new("parameter at its high value", highs)
-                    .horizontal()
-                    .color(PALETTE[1])
-                    .element_formatter(Box::new(tip)),
-            );
-            pui.add(
-                VLine::new("base value", base)
-                    .color(Color32::GRAY)
-                    .width(1.5),
-            );
-        });
+    rows_plot("sensitivity-tornado", n, labels, m).show(ui, |pui| {
+        pui.bar_chart(
+            BarChart::new("parameter at its low value", lows)
+                .horizontal()
+                .color(BAND)
+                .element_formatter(Box::new(tip)),
+        );
+        pui.bar_chart(
+            BarChart::new("parameter at its high value", highs)
+                .horizontal()
+                .color(PALETTE[1])
+                .element_formatter(Box::new(tip)),
+        );
+        pui.add(
+            VLine::new("base value", base)
+                .color(Color32::GRAY)
+                .width(1.5),
+        );
+    });
     ui.separator();
     egui::Grid::new("sensitivity-grid")
         .striped(true)
         .num_columns(6)
         .show(ui, |ui| {
-            for h in [
-                "parameter",
-                "low",
-                "high",
-                "output at low",
-                "output at high",
-                "swing",
-            ] {
+            for h in crate::analysis::sensitivity::COLUMNS {
                 ui.strong(h);
             }
             ui.end_row();

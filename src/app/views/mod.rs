@@ -956,15 +956,7 @@ fn creation_ui(ui: &mut egui::Ui, index: usize, r: &Results, p: &Resolved, heigh
         .allow_zoom(false)
         .allow_scroll(false)
         .include_y(0.0)
-        .x_axis_formatter(move |mark, _| {
-            let v = mark.value.round();
-            if (mark.value - v).abs() < 1e-6 && v >= 0.0 {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                ids.get(v as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_axis_formatter(move |mark, _| id_at(&ids, mark.value))
         .show(ui, |pui| {
             for (m, offset, color, name) in [
                 (
@@ -1087,15 +1079,7 @@ fn general_ui(
             egui_plot::AxisHints::new_x()
                 .label_spacing(18.0..=24.0)
                 .tick_label_font(egui::FontId::proportional(10.0))
-                .formatter(move |mark, _| {
-                    let v = mark.value.round();
-                    if (mark.value - v).abs() < 1e-6 && v >= 0.0 {
-                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                        ids.get(v as usize).cloned().unwrap_or_default()
-                    } else {
-                        String::new()
-                    }
-                }),
+                .formatter(move |mark, _| id_at(&ids, mark.value)),
         ])
         .show(ui, |pui| {
             let mut boxes = Vec::new();
@@ -1214,4 +1198,15 @@ pub fn describe_cell(metric: Metric, c: &Cell) -> String {
         }
     }
     out
+}
+
+/// The id at a whole-number axis position (one region per unit), empty between them.
+fn id_at(ids: &[String], value: f64) -> String {
+    let v = value.round();
+    if (value - v).abs() < 1e-6 && v >= 0.0 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        ids.get(v as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
 }

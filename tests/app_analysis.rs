@@ -3,8 +3,11 @@
 //! analysis functions or from reasoning about the model, never from the app.
 #![cfg(feature = "gui")]
 
+mod app_common;
+
 use std::path::PathBuf;
 
+use app_common::{settle, text_of};
 use corridor::analysis::sensitivity::{self, Spread, Statistic};
 use corridor::analysis::shapley;
 use corridor::app::{Action, CorridorApp};
@@ -15,7 +18,7 @@ use corridor::scenario::params::{ParamValue, Target};
 use corridor::scenario::{EngineKind, Scenario};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use egui_kittest::kittest::Queryable as _;
 
 const FLAGSHIP: &str = "bundled/pak-rus-mous-2024.toml";
 
@@ -37,22 +40,9 @@ fn flagship() -> Harness<'static, CorridorApp> {
     harness
 }
 
-/// Runs frames, waits for every background job and analysis, and runs frames again.
-fn settle(harness: &mut Harness<'static, CorridorApp>) {
-    harness.run_ok();
-    harness.state_mut().wait_for_jobs();
-    harness.run_ok();
-}
-
 fn open_view(harness: &mut Harness<'static, CorridorApp>, tab: &str) {
     harness.get_by_label(tab).click();
     settle(harness);
-}
-
-/// The text a label shows (egui puts it in the node's value or label).
-fn text_of(node: &egui_kittest::Node<'_>) -> String {
-    let ak = node.accesskit_node();
-    ak.value().or_else(|| ak.label()).unwrap_or_default()
 }
 
 /// Every label's text, in the order they are drawn.

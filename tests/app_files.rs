@@ -3,25 +3,18 @@
 //! a file that disappears keeps its edits, and the plots export as PNG.
 #![cfg(feature = "gui")]
 
+mod app_common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use app_common::{TUTORIAL, click_save, tutorial_copy};
 use corridor::app::{Action, Command, CorridorApp};
 use corridor::scenario::params::{ParamValue, Target};
 use egui::accesskit::Role;
 use egui::{ViewportCommand, ViewportEvent, ViewportId};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-
-const TUTORIAL: &str = "bundled/tutorial-three-regions.toml";
-
-fn tutorial_copy(dir: &Path) -> PathBuf {
-    let text =
-        corridor::scenario::bundled::contents(Path::new(TUTORIAL)).expect("bundled tutorial");
-    let path = dir.join("tutorial.toml");
-    std::fs::write(&path, text).expect("write the copy");
-    path
-}
 
 /// The app over `files`, with file watching and recovery files in `data_dir`.
 fn app_in(files: Vec<PathBuf>, data_dir: &Path) -> Harness<'static, CorridorApp> {
@@ -164,12 +157,7 @@ fn saving_removes_the_recovery_file() {
     run_until(&mut harness, "the recovery file", |_| {
         !recovery_files(data.path()).is_empty()
     });
-    harness
-        .get_all_by_label("Save")
-        .next()
-        .expect("a Save button")
-        .click();
-    harness.run_ok();
+    click_save(&mut harness);
     assert!(!is_dirty(&harness));
     drop(harness);
     assert_eq!(recovery_files(data.path()), Vec::<PathBuf>::new());
@@ -316,12 +304,7 @@ fn a_change_on_disk_never_silently_replaces_unsaved_edits() {
     // Save does not write over the other change either.
     harness.get_by_label("Keep my version").click();
     harness.run_ok();
-    harness
-        .get_all_by_label("Save")
-        .next()
-        .expect("a Save button")
-        .click();
-    harness.run_ok();
+    click_save(&mut harness);
     assert_eq!(std::fs::read_to_string(&file).expect("read"), theirs);
     assert_eq!(cost_cut(harness.state()).1, Some(ParamValue::Real(0.25)));
     assert!(is_dirty(&harness));
@@ -358,12 +341,7 @@ fn a_removed_file_is_reported_and_its_edits_kept() {
     assert!(is_dirty(&harness));
 
     // Save writes the file again, with the edits.
-    harness
-        .get_all_by_label("Save")
-        .next()
-        .expect("a Save button")
-        .click();
-    harness.run_ok();
+    click_save(&mut harness);
     assert!(
         std::fs::read_to_string(&file)
             .expect("read")
@@ -386,12 +364,7 @@ fn a_file_that_cannot_be_read_is_reported_and_saving_it_fails_with_the_edits_kep
         h.query_by_label_contains("tutorial.toml was removed or cannot be read")
             .is_some()
     });
-    harness
-        .get_all_by_label("Save")
-        .next()
-        .expect("a Save button")
-        .click();
-    harness.run_ok();
+    click_save(&mut harness);
     assert!(file.is_dir(), "nothing replaced the folder");
     assert!(
         harness.state().notice.as_ref().is_some_and(|n| n.is_error),

@@ -6,10 +6,13 @@
 //! with the app's document code, edits it and saves, over and over, until it is killed.
 #![cfg(feature = "gui")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{big_scenario, temp_files};
 use corridor::app::OpenScenario;
 use corridor::scenario::params::{ParamValue, Target};
 use rand::rngs::ChaCha8Rng;
@@ -20,19 +23,6 @@ const TRIALS: usize = 600;
 const FILE_VAR: &str = "CORRIDOR_TEST_SAVE_FILE";
 /// How many saves the child makes before it stops by itself (default: until killed).
 const SAVES_VAR: &str = "CORRIDOR_TEST_SAVES";
-
-/// The tutorial scenario with a long comment, so that writing it takes a while.
-fn big_scenario(runs: u32) -> String {
-    let tutorial = include_str!("../scenarios/tutorial-three-regions.toml");
-    let mut text = tutorial.replace("runs = 0 ", &format!("runs = {runs} "));
-    assert_ne!(text, tutorial.replace("runs = 0 ", "runs = 9 "));
-    for i in 0..2000 {
-        text.push_str(&format!(
-            "# padding line {i:05}: a long comment so the file is large and its write takes time\n"
-        ));
-    }
-    text
-}
 
 /// What the child saves: runs = 1, 2, 1, 2, …
 fn runs_of_save(i: u64) -> u32 {
@@ -73,15 +63,6 @@ fn child(file: &Path, saves: Option<u32>) -> std::process::Child {
         command.env(SAVES_VAR, n.to_string());
     }
     command.spawn().expect("the child starts")
-}
-
-fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .expect("the folder lists")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".scenario.toml.") && n.ends_with(".tmp"))
-        .collect()
 }
 
 #[test]

@@ -2,9 +2,12 @@
 //! jobs run, and scenarios at the format's limits.
 #![cfg(feature = "gui")]
 
+mod app_common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use app_common::pointer_button;
 use corridor::app::{Action, CorridorApp};
 use corridor::ensemble;
 use corridor::metrics::Plan;
@@ -119,12 +122,7 @@ fn hundreds_of_edits_during_monte_carlo_end_with_the_runs_of_the_last_value() {
     for k in 0..300 {
         // Drags (pointer down: the path follows, runs wait) and single clicks (runs start).
         let pressed = k % 50 < 25;
-        harness.event(egui::Event::PointerButton {
-            pos: egui::pos2(5.0, 5.0),
-            button: egui::PointerButton::Primary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
+        pointer_button(&harness, pressed);
         // Two decimals, as the slider shows them.
         last = f64::from(5 + k % 90) / 100.0;
         harness.state_mut().push(Action::SetParam {
@@ -135,12 +133,7 @@ fn hundreds_of_edits_during_monte_carlo_end_with_the_runs_of_the_last_value() {
         harness.step();
         saw_a_job += usize::from(harness.state().jobs_running());
     }
-    harness.event(egui::Event::PointerButton {
-        pos: egui::pos2(5.0, 5.0),
-        button: egui::PointerButton::Primary,
-        pressed: false,
-        modifiers: egui::Modifiers::NONE,
-    });
+    pointer_button(&harness, false);
     harness.run_ok();
     harness.state_mut().wait_for_jobs();
     harness.run_ok();

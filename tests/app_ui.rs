@@ -1,16 +1,18 @@
 //! The desktop app driven through `egui_kittest`, by label and role, as a student would.
 #![cfg(feature = "gui")]
 
-use std::path::{Path, PathBuf};
+mod app_common;
 
+use std::path::PathBuf;
+
+use app_common::{TUTORIAL, click_save, pointer_button, settle, text_of, tutorial_copy};
 use corridor::app::{Action, CorridorApp};
 use corridor::scenario::params::{ParamValue, Target};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use egui_kittest::kittest::Queryable as _;
 
 const FLAGSHIP: &str = "bundled/pak-rus-mous-2024.toml";
-const TUTORIAL: &str = "bundled/tutorial-three-regions.toml";
 
 fn app_harness(files: Vec<PathBuf>) -> Harness<'static, CorridorApp> {
     let mut harness = Harness::builder()
@@ -21,30 +23,9 @@ fn app_harness(files: Vec<PathBuf>) -> Harness<'static, CorridorApp> {
     harness
 }
 
-/// Runs frames, waits for every Monte Carlo job, and runs frames again.
-fn settle(harness: &mut Harness<'static, CorridorApp>) {
-    harness.run_ok();
-    harness.state_mut().wait_for_jobs();
-    harness.run_ok();
-}
-
 /// The headline of the first column ("PAK imports from RUS, all sectors, 2030: …").
 fn headline(harness: &Harness<'static, CorridorApp>, contains: &str) -> String {
     text_of(&harness.get_by_label_contains(contains))
-}
-
-/// The text a label shows (egui puts it in the node's value or label).
-fn text_of(node: &egui_kittest::Node<'_>) -> String {
-    let ak = node.accesskit_node();
-    ak.value().or_else(|| ak.label()).unwrap_or_default()
-}
-
-fn tutorial_copy(dir: &Path) -> PathBuf {
-    let text =
-        corridor::scenario::bundled::contents(Path::new(TUTORIAL)).expect("bundled tutorial");
-    let path = dir.join("tutorial.toml");
-    std::fs::write(&path, text).expect("write the copy");
-    path
 }
 
 fn cost_cut_target(app: &CorridorApp) -> Target {
@@ -159,12 +140,7 @@ fn saving_keeps_the_comments_of_the_file() {
         .expect("cost cut slider")
         .set_value_accesskit(0.25);
     harness.run_ok();
-    harness
-        .get_all_by_label("Save")
-        .next()
-        .expect("a Save button")
-        .click();
-    harness.run_ok();
+    click_save(&mut harness);
 
     let saved = std::fs::read_to_string(&path).expect("read");
     assert_ne!(saved, original);
@@ -228,12 +204,7 @@ fn one_drag_of_several_steps_is_one_undo_step() {
         .and_then(|d| d.value(&target));
     let path = PathBuf::from(TUTORIAL);
     // A drag sends many values while the pointer is down; the undo point comes at release.
-    harness.event(egui::Event::PointerButton {
-        pos: egui::pos2(5.0, 5.0),
-        button: egui::PointerButton::Primary,
-        pressed: true,
-        modifiers: egui::Modifiers::NONE,
-    });
+    pointer_button(&harness, true);
     for v in [0.11, 0.12, 0.13, 0.14] {
         harness.state_mut().push(Action::SetParam {
             path: path.clone(),
@@ -242,12 +213,7 @@ fn one_drag_of_several_steps_is_one_undo_step() {
         });
         harness.step();
     }
-    harness.event(egui::Event::PointerButton {
-        pos: egui::pos2(5.0, 5.0),
-        button: egui::PointerButton::Primary,
-        pressed: false,
-        modifiers: egui::Modifiers::NONE,
-    });
+    pointer_button(&harness, false);
     harness.run_ok();
     harness.get_by_label("Undo").click();
     harness.run_ok();

@@ -2,36 +2,17 @@
 //! the file is always exactly the old or the new text (SPEC §7), and temporary files a
 //! killed run left behind are cleaned up by the next successful `set`.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{big_scenario, temp_files};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
 const TRIALS: usize = 1000;
-
-/// The tutorial scenario with a long comment, so that writing it takes a while.
-fn big_scenario(runs: u32) -> String {
-    let tutorial = include_str!("../scenarios/tutorial-three-regions.toml");
-    let mut text = tutorial.replace("runs = 0 ", &format!("runs = {runs} "));
-    assert_ne!(text, tutorial.replace("runs = 0 ", "runs = 9 "));
-    for i in 0..2000 {
-        text.push_str(&format!(
-            "# padding line {i:05}: a long comment so the file is large and its write takes time\n"
-        ));
-    }
-    text
-}
-
-fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .expect("the folder lists")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".scenario.toml.") && n.ends_with(".tmp"))
-        .collect()
-}
 
 fn set(file: &Path, runs: u32) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_corridor"))

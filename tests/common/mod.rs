@@ -228,3 +228,27 @@ pub fn copy_bundled(dir: &Path, names: &[&str]) {
         std::fs::copy(entry.path(), data.join(entry.file_name())).expect("copy data file");
     }
 }
+
+/// The tutorial scenario with `runs` runs and 2,000 lines of comment, so that writing it
+/// takes long enough to be killed in the middle (the crash-safety tests).
+pub fn big_scenario(runs: u32) -> String {
+    let tutorial = include_str!("../../scenarios/tutorial-three-regions.toml");
+    let mut text = tutorial.replace("runs = 0 ", &format!("runs = {runs} "));
+    assert_ne!(text, tutorial.replace("runs = 0 ", "runs = 9 "));
+    for i in 0..2000 {
+        text.push_str(&format!(
+            "# padding line {i:05}: a long comment so the file is large and its write takes time\n"
+        ));
+    }
+    text
+}
+
+/// The temporary files an atomic write of `scenario.toml` in `dir` left there.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("the folder lists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".scenario.toml.") && n.ends_with(".tmp"))
+        .collect()
+}

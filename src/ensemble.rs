@@ -17,10 +17,10 @@ use crate::model::{Draw, Model, ModelError};
 pub const STATS: [&str; 6] = ["mean", "p5", "p25", "p50", "p75", "p95"];
 const PERCENTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
-/// Memory allowed for run values held at once while summarising (bytes). With 384 MiB,
+/// Memory allowed for run values held at once while summarising (bytes). With 416 MiB,
 /// 1,000 runs of every series of the flagship fit in one pass, and 10,000 runs stay under
 /// 512 MB peak.
-pub const DEFAULT_MEMORY_BUDGET: usize = 384 * 1024 * 1024;
+pub const DEFAULT_MEMORY_BUDGET: usize = 416 * 1024 * 1024;
 
 /// Summaries of every series: the path, and the Monte Carlo statistics if runs > 0.
 #[derive(Clone, Debug)]
@@ -260,140 +260,256 @@ fn summarise(
 ) -> Result<[Vec<f64>; 6], EnsembleError> {
     let runs = options.runs as usize;
     let t_count = model.scenario.year_count();
-    let per_series = runs * t_count;
-    let chunk_series =
-        (options.memory_budget / 8 / per_series.max(1)).clamp(1, selected.len().max(1));
-    let chunks: Vec<&[usize]> = selected.chunks(chunk_series).collect();
-    let total_work = (chunks.len() * runs) as u64;
-    let done = AtomicU64::new(0);
+    // As few chunks as the budget allows, of equal size: one series' runs are held
+    // together however small the budget.
+    let fit = (options.memory_budget / 8 / (runs * t_count).max(1)).clamp(1, selected.len().max(1));
+    let count = selected.len().div_ceil(fit).max(1);
+    let chunks: Vec<&[usize]> = selected
+        .chunks(selected.len().div_ceil(count).max(1))
+        .collect();
+    let counter = Counter::new(progress, (chunks.len() * runs) as u64);
     let mut stats: [Vec<f64>; 6] =
         std::array::from_fn(|_| vec![f64::NAN; selected.len() * t_count]);
-    let mut offset = 0;
-    // One buffer for every chunk: allocating and clearing it per chunk costs a serial
-    // pass over the whole budget each time. Every cell is written by its run (the
-    // simulation covers every year and the mask every series of the chunk).
-    let mut buffer = vec![f64::NAN; runs * chunk_series.min(selected.len()) * t_count];
+    let mut first_series = 0;
     for chunk in chunks {
         let mask = plan.mask_of(chunk);
-        let width = chunk.len() * t_count;
-        // values[run * width + c * t_count + t]
-        let values = &mut buffer[..runs * width];
-        values.par_chunks_mut(width).enumerate().try_for_each_init(
-            || (Scratch::default(), vec![0.0; plan.keys.len()]),
-            |(scratch, year_values), (m, row)| -> Result<(), EnsembleError> {
-                if progress.cancelled() {
-                    return Err(EnsembleError::Cancelled);
+        let range =
+            chunk.iter().min().copied().unwrap_or(0)..chunk.iter().max().map_or(0, |&m| m + 1);
+        let s_count = chunk.len();
+        // A run's row is year-major, `row[t * s_count + c]`, so each year's values are
+        // copied in one contiguous run.
+        let init = || (Scratch::default(), vec![0.0; plan.keys.len()]);
+        let fill = |(scratch, year_values): &mut (Scratch, Vec<f64>),
+                    m: usize,
+                    row: &mut [f64]|
+         -> Result<(), EnsembleError> {
+            let draw = Draw::monte_carlo(&model.scenario, &model.events, options.seed, m as u64);
+            let stop = || progress.cancelled();
+            let sink = &mut |state: &crate::model::YearState<'_>| {
+                plan.evaluate_range(model, state, scratch, year_values, mask, range.clone());
+                let out = &mut row[state.t * s_count..(state.t + 1) * s_count];
+                for (slot, &series) in out.iter_mut().zip(chunk) {
+                    *slot = year_values[series];
                 }
-                let draw =
-                    Draw::monte_carlo(&model.scenario, &model.events, options.seed, m as u64);
-                let stop = || progress.cancelled();
-                let sink = &mut |state: &crate::model::YearState<'_>| {
-                    plan.evaluate_metrics(model, state, scratch, year_values, None, mask);
-                    for (c, &series) in chunk.iter().enumerate() {
-                        row[c * t_count + state.t] = year_values[series];
+            };
+            match model.simulate_until(&draw, sink, &stop) {
+                Ok(()) => Ok(()),
+                Err(ModelError::Stopped) => Err(EnsembleError::Cancelled),
+                Err(e) => Err(e.into()),
+            }
+        };
+        let width = s_count * t_count;
+        let cells = summarise_cells(width, runs, &init, &fill, &counter)?;
+        for (cell, summary) in cells.into_iter().enumerate() {
+            let (t, c) = (cell / s_count, cell % s_count);
+            for (k, v) in summary.into_iter().enumerate() {
+                stats[k][(first_series + c) * t_count + t] = v;
+            }
+        }
+        first_series += s_count;
+    }
+    counter.finish();
+    Ok(stats)
+}
+
+/// Progress over all chunks of a summary, and the cancel flag.
+struct Counter<'a> {
+    progress: &'a dyn Progress,
+    done: AtomicU64,
+    total: u64,
+}
+
+impl<'a> Counter<'a> {
+    fn new(progress: &'a dyn Progress, total: u64) -> Self {
+        Counter {
+            progress,
+            done: AtomicU64::new(0),
+            total,
+        }
+    }
+
+    fn tick(&self) {
+        let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if d.is_multiple_of(64) || d == self.total {
+            self.progress.advance(d.min(self.total), self.total);
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.progress.cancelled()
+    }
+
+    fn finish(&self) {
+        self.progress.advance(self.total, self.total);
+    }
+}
+
+/// Ranks below and above h = (n − 1) p for each percentile (SPEC §6).
+fn percentile_ranks(n: usize) -> [(usize, usize, f64); 5] {
+    PERCENTILES.map(|p| {
+        #[allow(clippy::cast_precision_loss)]
+        let h = (n - 1) as f64 * p;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let lo = h.floor() as usize;
+        #[allow(clippy::cast_precision_loss)]
+        let frac = h - lo as f64;
+        (lo, (lo + 1).min(n - 1), frac)
+    })
+}
+
+/// Type-7 percentiles of n values, given the value at each rank they need.
+fn interpolate(n: usize, at: impl Fn(usize) -> f64) -> [f64; 5] {
+    percentile_ranks(n).map(|(lo, hi, frac)| {
+        if frac == 0.0 {
+            at(lo)
+        } else {
+            at(lo) + frac * (at(hi) - at(lo))
+        }
+    })
+}
+
+/// Every rank the percentiles of n values read, sorted and without repeats.
+fn needed_ranks(n: usize) -> Vec<usize> {
+    let mut ranks: Vec<usize> = percentile_ranks(n)
+        .iter()
+        .flat_map(|&(lo, hi, _)| [lo, hi])
+        .collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    ranks
+}
+
+/// Summaries of `width` cells over `runs` runs, holding every value: `fill(state, m, row)`
+/// writes run m's value of each cell (NaN for none).
+///
+/// Values are held in tiles of [`TILE_RUNS`] runs × [`TILE_CELLS`] cells, each contiguous
+/// (4 KiB), and the tiles of a block of runs follow each other. A block of runs is written
+/// by one thread; a group of cells is read tile by tile, one page per tile, where reading
+/// a cell across plain rows of runs would touch a page per run.
+fn summarise_cells<S, I, F>(
+    width: usize,
+    runs: usize,
+    init: &I,
+    fill: &F,
+    counter: &Counter<'_>,
+) -> Result<Vec<[f64; 6]>, EnsembleError>
+where
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, usize, &mut [f64]) -> Result<(), EnsembleError> + Sync,
+{
+    let tile_runs = TILE_RUNS.min(runs.max(1));
+    let groups = width.div_ceil(TILE_CELLS);
+    let tile = tile_runs * TILE_CELLS;
+    let blocks = runs.div_ceil(tile_runs);
+    // values[((block * groups + group) * tile_runs + r) * TILE_CELLS + k]
+    let mut values = vec![f64::NAN; blocks * groups * tile];
+    values
+        .par_chunks_mut((groups * tile).max(1))
+        .enumerate()
+        .try_for_each_init(
+            || (init(), vec![f64::NAN; width]),
+            |(state, row), (b, block)| -> Result<(), EnsembleError> {
+                for r in 0..tile_runs.min(runs - b * tile_runs) {
+                    if counter.cancelled() {
+                        return Err(EnsembleError::Cancelled);
                     }
-                };
-                match model.simulate_until(&draw, sink, &stop) {
-                    Ok(()) => {}
-                    Err(ModelError::Stopped) => return Err(EnsembleError::Cancelled),
-                    Err(e) => return Err(e.into()),
-                }
-                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if d.is_multiple_of(64) || d == total_work {
-                    progress.advance(d, total_work);
+                    fill(state, b * tile_runs + r, row)?;
+                    counter.tick();
+                    for (g, cells) in row.chunks(TILE_CELLS).enumerate() {
+                        let at = (g * tile_runs + r) * TILE_CELLS;
+                        block[at..at + cells.len()].copy_from_slice(cells);
+                    }
                 }
                 Ok(())
             },
         )?;
-        // Read the run-major buffer a few cells at a time, so each run contributes one
-        // cache line per group instead of one miss per cell.
-        const GROUP: usize = 8;
-        let summaries: Vec<[f64; 6]> = (0..width.div_ceil(GROUP))
-            .into_par_iter()
-            .map_init(
-                || {
-                    (0..GROUP)
-                        .map(|_| Vec::with_capacity(runs))
-                        .collect::<Vec<_>>()
-                },
-                |columns, g| {
-                    let c0 = g * GROUP;
-                    let c1 = (c0 + GROUP).min(width);
-                    for col in columns.iter_mut() {
-                        col.clear();
-                    }
-                    for m in 0..runs {
-                        let row = &values[m * width + c0..m * width + c1];
-                        for (col, &v) in columns.iter_mut().zip(row) {
+    let values = &values;
+    Ok((0..groups)
+        .into_par_iter()
+        .map_init(
+            || {
+                let columns = (0..TILE_CELLS)
+                    .map(|_| Vec::with_capacity(runs))
+                    .collect::<Vec<_>>();
+                (columns, Vec::with_capacity(runs))
+            },
+            |(columns, keys), g| {
+                let cells = TILE_CELLS.min(width - g * TILE_CELLS);
+                for col in columns.iter_mut() {
+                    col.clear();
+                }
+                for b in 0..blocks {
+                    let at = (b * groups + g) * tile;
+                    let rows = tile_runs.min(runs - b * tile_runs);
+                    for row in values[at..at + rows * TILE_CELLS].chunks_exact(TILE_CELLS) {
+                        for (col, &v) in columns.iter_mut().zip(&row[..cells]) {
                             if !v.is_nan() {
                                 col.push(v);
                             }
                         }
                     }
-                    columns[..c1 - c0]
-                        .iter_mut()
-                        .map(|col| summary(col))
-                        .collect::<Vec<_>>()
-                },
-            )
-            .flatten_iter()
-            .collect();
-        for (cell, s) in summaries.into_iter().enumerate() {
-            for (k, v) in s.into_iter().enumerate() {
-                stats[k][offset + cell] = v;
-            }
-        }
-        offset += width;
-    }
-    progress.advance(total_work, total_work);
-    Ok(stats)
+                }
+                columns[..cells]
+                    .iter()
+                    .map(|col| summary_by_keys(col, keys))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .flatten_iter()
+        .collect())
 }
 
+/// Runs per tile of held values.
+const TILE_RUNS: usize = 16;
+/// Cells per tile of held values: a tile of 16 runs is 4 KiB, one page.
+const TILE_CELLS: usize = 32;
+
 /// Mean and type-7 percentiles of the values (in run order); NaN when empty.
-pub fn summary(values: &mut [f64]) -> [f64; 6] {
+pub fn summary(values: &[f64]) -> [f64; 6] {
+    summary_by_keys(values, &mut Vec::with_capacity(values.len()))
+}
+
+/// [`summary`], selecting on integer keys in `keys` (any contents; reused between calls):
+/// they order like `f64::total_cmp` and compare faster.
+fn summary_by_keys(values: &[f64], keys: &mut Vec<i64>) -> [f64; 6] {
     let n = values.len();
     if n == 0 {
         return [f64::NAN; 6];
     }
     #[allow(clippy::cast_precision_loss)]
     let mean = values.iter().sum::<f64>() / n as f64;
-    let mut ranks: Vec<usize> = Vec::with_capacity(10);
-    for p in PERCENTILES {
-        let h = (n - 1) as f64 * p;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let lo = h.floor() as usize;
-        ranks.push(lo);
-        ranks.push((lo + 1).min(n - 1));
-    }
-    ranks.sort_unstable();
-    ranks.dedup();
-    multi_select(values, &ranks, 0);
-    let mut out = [mean, 0.0, 0.0, 0.0, 0.0, 0.0];
-    for (slot, p) in out[1..].iter_mut().zip(PERCENTILES) {
-        #[allow(clippy::cast_precision_loss)]
-        let h = (n - 1) as f64 * p;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let lo = h.floor() as usize;
-        let hi = (lo + 1).min(n - 1);
-        let frac = h - lo as f64;
-        *slot = if frac == 0.0 {
-            values[lo]
-        } else {
-            values[lo] + frac * (values[hi] - values[lo])
-        };
-    }
-    out
+    keys.clear();
+    keys.extend(values.iter().map(|&v| order_key(v)));
+    multi_select(keys, &needed_ranks(n), 0);
+    let p = interpolate(n, |r| from_order_key(keys[r]));
+    [mean, p[0], p[1], p[2], p[3], p[4]]
+}
+
+/// The order of `f64::total_cmp` as integers: a < b exactly when key(a) < key(b).
+fn order_key(v: f64) -> i64 {
+    #[allow(clippy::cast_possible_wrap)]
+    let bits = v.to_bits() as i64;
+    #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+    let flip = (((bits >> 63) as u64) >> 1) as i64;
+    bits ^ flip
+}
+
+fn from_order_key(key: i64) -> f64 {
+    #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+    let flip = (((key >> 63) as u64) >> 1) as i64;
+    #[allow(clippy::cast_sign_loss)]
+    f64::from_bits((key ^ flip) as u64)
 }
 
 /// Places the order statistics at `ranks` (sorted, relative to the whole slice starting at
 /// `base`) into their sorted positions.
-fn multi_select(values: &mut [f64], ranks: &[usize], base: usize) {
+fn multi_select(values: &mut [i64], ranks: &[usize], base: usize) {
     if ranks.is_empty() || values.is_empty() {
         return;
     }
     let mid = ranks.len() / 2;
     let r = ranks[mid] - base;
-    values.select_nth_unstable_by(r, f64::total_cmp);
+    values.select_nth_unstable(r);
     let (left, rest) = values.split_at_mut(r);
     multi_select(left, &ranks[..mid], base);
     multi_select(&mut rest[1..], &ranks[mid + 1..], base + r + 1);

@@ -206,6 +206,8 @@ pub struct Plan {
     pair_all: Vec<bool>,
     /// The range of `keys` each metric occupies (keys are grouped by metric).
     blocks: Vec<std::ops::Range<usize>>,
+    /// The entries of each sector (the structure sorts entries by sector first).
+    sector_entries: Vec<std::ops::Range<usize>>,
 }
 
 /// A set of metrics.
@@ -232,6 +234,11 @@ trait Emit {
     /// Every metric this receiver may want, so the walker can skip unused aggregates.
     fn mask(&self) -> MetricMask;
     fn emit(&mut self, key: SeriesKey, value: f64, top: Option<usize>);
+    /// Whether the next series is not wanted, so the walker need not compute it; if so,
+    /// the receiver counts it as emitted.
+    fn skip(&mut self) -> bool {
+        false
+    }
 }
 
 struct CollectKeys<'a>(&'a mut Vec<SeriesKey>);
@@ -255,6 +262,8 @@ struct WriteValues<'a, 'b> {
     top: Option<&'b mut [Option<usize>]>,
     cursor: usize,
     mask: MetricMask,
+    /// Series outside this range are skipped.
+    range: std::ops::Range<usize>,
     blocks: &'a [std::ops::Range<usize>],
 }
 
@@ -272,6 +281,13 @@ impl Emit for WriteValues<'_, '_> {
 
     fn mask(&self) -> MetricMask {
         self.mask
+    }
+
+    #[inline]
+    fn skip(&mut self) -> bool {
+        let skip = !self.range.contains(&self.cursor);
+        self.cursor += usize::from(skip);
+        skip
     }
 
     #[inline]
@@ -325,6 +341,12 @@ impl Plan {
             has_exports_any: vec![false; n * (ns + 1)],
             pair_all: vec![false; n * n],
             blocks: vec![0..0; Metric::ALL.len()],
+            sector_entries: (0..ns)
+                .map(|k| {
+                    st.entries.partition_point(|e| e.sector < k)
+                        ..st.entries.partition_point(|e| e.sector <= k)
+                })
+                .collect(),
         };
         // Flags are indexed [j * (ns + 1) + s] with s = ns for `all`.
         for e in &st.entries {
@@ -393,11 +415,35 @@ impl Plan {
         top: Option<&mut [Option<usize>]>,
         mask: MetricMask,
     ) {
+        let range = 0..self.keys.len();
         let mut writer = WriteValues {
             out,
             top,
             cursor: 0,
             mask,
+            range,
+            blocks: &self.blocks,
+        };
+        self.walk(model, state, scratch, &mut writer);
+    }
+
+    /// Like [`Plan::evaluate_metrics`], computing only series in `range` (indices into
+    /// `keys`); the other slots of `out` are left as they were.
+    pub fn evaluate_range(
+        &self,
+        model: &Model,
+        state: &YearState<'_>,
+        scratch: &mut Scratch,
+        out: &mut [f64],
+        mask: MetricMask,
+        range: std::ops::Range<usize>,
+    ) {
+        let mut writer = WriteValues {
+            out,
+            top: None,
+            cursor: 0,
+            mask,
+            range,
             blocks: &self.blocks,
         };
         self.walk(model, state, scratch, &mut writer);
@@ -428,6 +474,9 @@ impl Plan {
         for region in 0..self.regions {
             for (k, sector) in self.sels() {
                 if flags[region * w + k] {
+                    if emit.skip() {
+                        continue;
+                    }
                     let (v, top) = value(region, k);
                     emit.emit(
                         SeriesKey {
@@ -565,12 +614,8 @@ impl Plan {
         if emit.wants(Metric::Flow) {
             for (k, sel) in self.sels() {
                 if let SectorSel::One(_) = sel {
-                    for (e, entry) in st
-                        .entries
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, en)| en.sector == k)
-                    {
+                    for e in self.sector_entries[k].clone() {
+                        let entry = &st.entries[e];
                         emit.emit(
                             key(Metric::Flow, entry.from, Partner::Region(entry.to), sel),
                             x[e],
@@ -655,12 +700,11 @@ impl Plan {
         if emit.wants(Metric::ImportShare) {
             for (k, sel) in self.sels() {
                 if let SectorSel::One(_) = sel {
-                    for (e, entry) in st
-                        .entries
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, en)| en.sector == k && en.from != en.to)
-                    {
+                    for e in self.sector_entries[k].clone() {
+                        let entry = &st.entries[e];
+                        if entry.from == entry.to || emit.skip() {
+                            continue;
+                        }
                         let m = sc.imports[entry.to * w + k];
                         emit.emit(
                             key(
@@ -676,6 +720,9 @@ impl Plan {
                 } else {
                     for j in 0..n {
                         for i in (0..n).filter(|&i| i != j && self.pair_all[i * n + j]) {
+                            if emit.skip() {
+                                continue;
+                            }
                             let m = sc.imports[j * w + ns];
                             emit.emit(
                                 key(Metric::ImportShare, j, Partner::Region(i), sel),
@@ -716,7 +763,7 @@ impl Plan {
         };
         if emit.wants(Metric::TradeHhi) {
             for r in 0..n {
-                if has_partner(r) {
+                if has_partner(r) && !emit.skip() {
                     let total: f64 = (0..n)
                         .filter(|&p| p != r)
                         .map(|p| partner_trade(r, p))
@@ -738,7 +785,7 @@ impl Plan {
             for j in 0..n {
                 for b in 0..self.blocs {
                     for (k, sel) in self.sels() {
-                        if self.has_foreign_supplier[j * w + k] {
+                        if self.has_foreign_supplier[j * w + k] && !emit.skip() {
                             let v = sc.bloc_imports[(b * n + j) * w + k];
                             emit.emit(
                                 key(Metric::BlocImportShare, j, Partner::Bloc(b), sel),
@@ -761,6 +808,9 @@ impl Plan {
                     .map(|p| partner_trade(r, p))
                     .sum();
                 for (b, members) in model.scenario.blocs.iter().enumerate() {
+                    if emit.skip() {
+                        continue;
+                    }
                     let with: f64 = members
                         .members
                         .iter()

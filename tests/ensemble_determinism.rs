@@ -61,8 +61,8 @@ fn different_seed_gives_different_output() {
 fn percentiles_of_one_to_ten_are_type_7() {
     // n = 10, h = 9p: p5 h = 0.45 → 1 + 0.45·(2 − 1) = 1.45; p25 h = 2.25 → 3.25;
     // p50 h = 4.5 → 5.5; p75 h = 6.75 → 7.75; p95 h = 8.55 → 9.55. Mean 55/10 = 5.5.
-    let mut values = [7.0, 3.0, 10.0, 1.0, 9.0, 2.0, 8.0, 5.0, 4.0, 6.0];
-    let s = summary(&mut values);
+    let values = [7.0, 3.0, 10.0, 1.0, 9.0, 2.0, 8.0, 5.0, 4.0, 6.0];
+    let s = summary(&values);
     let expected = [5.5, 1.45, 3.25, 5.5, 7.75, 9.55];
     for (got, want) in s.iter().zip(expected) {
         assert_close(*got, want, 1e-12);
@@ -74,20 +74,20 @@ fn percentiles_with_ties_and_negatives() {
     // Sorted: −1, 3, 3, 7 (n = 4, h = 3p). p5 h = 0.15 → −1 + 0.15·4 = −0.4;
     // p25 h = 0.75 → −1 + 0.75·4 = 2; p50 h = 1.5 → 3; p75 h = 2.25 → 3 + 0.25·4 = 4;
     // p95 h = 2.85 → 3 + 0.85·4 = 6.4. Mean 12/4 = 3.
-    let mut values = [3.0, 7.0, -1.0, 3.0];
-    let s = summary(&mut values);
+    let values = [3.0, 7.0, -1.0, 3.0];
+    let s = summary(&values);
     for (got, want) in s.iter().zip([3.0, -0.4, 2.0, 3.0, 4.0, 6.4]) {
         assert_close(*got, want, 1e-12);
     }
     // Two values 0 and 10: h = p, so each percentile is 10p.
-    let s = summary(&mut [10.0, 0.0]);
+    let s = summary(&[10.0, 0.0]);
     for (got, want) in s.iter().zip([5.0, 0.5, 2.5, 5.0, 7.5, 9.5]) {
         assert_close(*got, want, 1e-12);
     }
     // One value: every statistic is that value.
-    assert_eq!(summary(&mut [4.25]), [4.25; 6]);
+    assert_eq!(summary(&[4.25]), [4.25; 6]);
     // No values: no statistic.
-    assert!(summary(&mut []).iter().all(|v| v.is_nan()));
+    assert!(summary(&[]).iter().all(|v| v.is_nan()));
 }
 
 fn two_region(agreement: &str, volatility: f64) -> Scenario {
@@ -296,5 +296,85 @@ fn a_stop_request_ends_a_run_before_the_next_year() {
         );
         assert_eq!(years_seen.get(), 3, "{engine:?}");
         assert!(s.year_count() > 3);
+    }
+}
+
+/// Type-7 percentiles and the mean computed directly: sort, then interpolate.
+fn direct_summary(values: &[f64]) -> [f64; 6] {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    #[allow(clippy::cast_precision_loss)]
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let mut out = [mean; 6];
+    for (slot, p) in out[1..].iter_mut().zip([0.05, 0.25, 0.5, 0.75, 0.95]) {
+        #[allow(clippy::cast_precision_loss)]
+        let h = (n - 1) as f64 * p;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let lo = h.floor() as usize;
+        let hi = (lo + 1).min(n - 1);
+        #[allow(clippy::cast_precision_loss)]
+        let frac = h - lo as f64;
+        *slot = sorted[lo] + frac * (sorted[hi] - sorted[lo]);
+    }
+    out
+}
+
+#[test]
+fn summaries_equal_a_direct_computation_from_every_runs_values() {
+    // 37 runs and a selection of 45 series: neither fills the blocks in which run values
+    // are held, and a small budget splits the series into several groups.
+    let mut s = corridor::scenario::load(&common::root().join(MOU))
+        .into_result()
+        .map(|(s, _, _)| s)
+        .expect("bundled loads");
+    s.runs = 37;
+    let model = Model::new(&s, EngineKind::Pe).expect("model");
+    let plan = Plan::new(&model);
+    let only: Vec<usize> = (0..plan.keys.len()).step_by(53).collect();
+    assert_eq!(only.len(), 46);
+    let years = s.year_count();
+    for budget in [usize::MAX / 2, 37 * years * 8 * 7] {
+        let options = ensemble::Options {
+            runs: s.runs,
+            seed: s.seed,
+            memory_budget: budget,
+            only: Some(only.clone()),
+        };
+        let outcome = ensemble::run(&model, &plan, &options, &ensemble::Silent).expect("runs");
+        // Every run simulated here, one at a time.
+        let mut values = vec![Vec::new(); only.len() * years];
+        let mut year_values = vec![f64::NAN; plan.keys.len()];
+        let mut scratch = corridor::metrics::Scratch::default();
+        for m in 0..u64::from(s.runs) {
+            let draw = corridor::model::Draw::monte_carlo(&s, &model.events, s.seed, m);
+            model
+                .simulate(&draw, &mut |state| {
+                    plan.evaluate(&model, state, &mut scratch, &mut year_values, None);
+                    for (c, &k) in only.iter().enumerate() {
+                        let v = year_values[k];
+                        if !v.is_nan() {
+                            values[c * years + state.t].push(v);
+                        }
+                    }
+                })
+                .expect("simulates");
+        }
+        let stats = outcome.stats.as_ref().expect("runs > 0");
+        for (cell, column) in values.iter().enumerate() {
+            let want = if column.is_empty() {
+                [f64::NAN; 6]
+            } else {
+                direct_summary(column)
+            };
+            for (k, w) in want.iter().enumerate() {
+                let got = stats[k][cell];
+                assert!(
+                    got.to_bits() == w.to_bits() || (got - w).abs() <= 1e-12 * w.abs(),
+                    "budget {budget}, cell {cell} ({:?}), stat {k}: {got} vs {w}",
+                    outcome.keys[cell / years]
+                );
+            }
+        }
     }
 }

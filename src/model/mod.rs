@@ -190,6 +190,8 @@ pub struct Model {
     cover_start: Vec<usize>,
     cover: Vec<(usize, f64)>,
     ge_base: Option<ge::GeBase>,
+    /// PE cost effects by event strengths, shared by the runs of an ensemble.
+    pe_costs: pe::CostCache,
 }
 
 impl Model {
@@ -243,7 +245,20 @@ impl Model {
             cover_start,
             cover,
             ge_base,
+            pe_costs: pe::CostCache::default(),
         })
+    }
+
+    /// ρ_k(y) · I_k per event in `year` under `draw`: all that φ depends on.
+    fn event_strengths(&self, year: i32, draw: &Draw, out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(self.events.list.iter().enumerate().map(|(k, event)| {
+            if draw.implemented[k] {
+                event.strength(year, draw.delay[k])
+            } else {
+                0.0
+            }
+        }));
     }
 
     /// φ per entry in `year` under `draw` (1 for domestic and uncovered entries).

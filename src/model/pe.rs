@@ -5,6 +5,9 @@
 //! φ^(1−σ). Demand grows with g and the random shock z, and responds to the market's
 //! price index with elasticity ε. Zero flows stay zero: the model cannot create trade.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::{Draw, Model, ModelError, YearState};
 
 /// PE outputs per market (in [`super::Structure::markets`] order) for one year.
@@ -32,8 +35,6 @@ pub fn simulate(
     let st = &model.structure;
     let n_entries = st.entries.len();
     let cells = st.regions * st.sectors;
-    let mut phi = vec![1.0; n_entries];
-    let mut weight = vec![1.0; n_entries];
     let mut flows = vec![0.0; n_entries];
     let mut creation = vec![0.0; st.markets.len()];
     let mut diversion = vec![0.0; st.markets.len()];
@@ -44,15 +45,20 @@ pub fn simulate(
         .iter()
         .map(|m| 1.0 + s.growth_rate(m.importer, m.sector))
         .collect();
-    let sigma: Vec<f64> = s.sectors.iter().map(|x| x.substitution).collect();
-    let eps: Vec<f64> = s.sectors.iter().map(|x| x.demand_elasticity).collect();
     let vol: Vec<f64> = s.sectors.iter().map(|x| x.volatility).collect();
+    let mut strengths = Vec::with_capacity(model.events.list.len());
 
     for (t, year) in s.years().enumerate() {
         if stop() {
             return Err(ModelError::Stopped);
         }
-        let any_cost = t > 0 && model.cost_factors(year, draw, &mut phi);
+        // The base year is the data: no trade-cost effect at all.
+        let costs = if t > 0 {
+            model.event_strengths(year, draw, &mut strengths);
+            Some(model.pe_costs.get(model, year, draw, &strengths))
+        } else {
+            None
+        };
         for (m, market) in st.markets.iter().enumerate() {
             let k = market.sector;
             if t > 0 {
@@ -67,9 +73,7 @@ pub fn simulate(
                 level[m] *= growth[m] * shock;
             }
             let range = market.entries.clone();
-            let touched = any_cost && phi[range.clone()].iter().any(|&f| f != 1.0);
-            let importer = market.importer;
-            if !touched {
+            let Some(price_term) = costs.as_ref().and_then(|c| c.price_term[m]) else {
                 // w = w0, P = 1: flows scale with demand alone; no creation or diversion.
                 for e in range {
                     flows[e] = st.entries[e].value * level[m];
@@ -77,63 +81,20 @@ pub fn simulate(
                 creation[m] = 0.0;
                 diversion[m] = 0.0;
                 continue;
-            }
-            let exponent = 1.0 - sigma[k];
-            let e0 = market.base_total;
-            // D = Σ w0 φ^(1−σ); with σ = 1 shares do not move and P = Π φ^w0.
-            // φ^(1−σ) per entry; most entries of a touched market are not covered (φ = 1).
-            for e in range.clone() {
-                weight[e] = if phi[e] == 1.0 {
-                    1.0
-                } else {
-                    phi[e].powf(exponent)
-                };
-            }
-            let (d, price, log_price) = if exponent == 0.0 {
-                let log_p: f64 = range
-                    .clone()
-                    .map(|e| st.entries[e].value / e0 * phi[e].ln())
-                    .sum();
-                (1.0, log_p.exp(), log_p)
-            } else {
-                let d: f64 = range
-                    .clone()
-                    .map(|e| st.entries[e].value / e0 * weight[e])
-                    .sum();
-                if d.is_finite() && d > 0.0 {
-                    let price = d.powf(1.0 / exponent);
-                    (d, price, price.ln())
-                } else {
-                    // φ^(1−σ) over- or underflowed (σ far from 1, costs near 0 or huge):
-                    // the same shares and price from weights scaled by the largest one.
-                    let (d, log_p) = rescaled_weights(
-                        &mut weight[range.clone()],
-                        &phi[range.clone()],
-                        exponent,
-                        |e| st.entries[market.entries.start + e].value / e0,
-                    );
-                    (d, log_p.exp(), log_p)
-                }
             };
-            // P^(1−ε), in logs when P itself is out of range.
-            let price_term = if price.is_finite() && price > 0.0 {
-                price.powf(1.0 - eps[k])
-            } else {
-                (log_price * (1.0 - eps[k])).exp()
-            };
+            let costs = costs.as_ref().expect("a price term comes with its costs");
+            let first = costs.first[m];
+            let importer = market.importer;
             let expenditure_scale = level[m] * price_term;
-            let e_js = e0 * expenditure_scale;
+            let e_js = market.base_total * expenditure_scale;
             let (mut imports, mut imports0, mut diverted) = (0.0, 0.0, 0.0);
-            for e in range {
+            for (i, e) in range.enumerate() {
                 let v = st.entries[e].value;
-                let rel = if exponent == 0.0 { 1.0 } else { weight[e] / d };
-                flows[e] = v * rel * expenditure_scale;
+                flows[e] = costs.scaled[first + i] * expenditure_scale;
                 if st.entries[e].from != importer {
                     imports += flows[e];
                     imports0 += v * level[m];
-                    let w0 = v / e0;
-                    let w = w0 * rel;
-                    diverted += (-(w - w0) * e_js).max(0.0);
+                    diverted += (-costs.share_change[first + i] * e_js).max(0.0);
                 }
             }
             creation[m] = imports - imports0;
@@ -152,6 +113,137 @@ pub fn simulate(
         });
     }
     Ok(())
+}
+
+/// What one year's trade costs do to every market. They depend on the events' strengths
+/// that year alone, which take few distinct values across the runs of an ensemble (each
+/// event is off, ramping or in full force), so each is computed once and shared.
+pub(super) struct CostEffect {
+    /// Per market: P^(1−ε), or `None` where no cost changed (w = w0, P = 1).
+    price_term: Vec<Option<f64>>,
+    /// Per market with a price term: where its entries start in `scaled` and
+    /// `share_change`, which hold the entries of those markets only.
+    first: Vec<usize>,
+    /// Per entry of a market with a price term: V · φ^(1−σ) / D, so X = this · L · P^(1−ε).
+    scaled: Vec<f64>,
+    /// Per entry of a market with a price term: w − w0.
+    share_change: Vec<f64>,
+}
+
+impl CostEffect {
+    fn bytes(&self) -> usize {
+        self.price_term.len() * (std::mem::size_of::<Option<f64>>() + 8)
+            + (self.scaled.len() + self.share_change.len()) * 8
+    }
+}
+
+/// Cost effects by event strengths, shared by the threads of an ensemble. The cache
+/// stops growing at [`CostCache::MAX_BYTES`]; later strengths are computed per year.
+#[derive(Default)]
+pub(super) struct CostCache {
+    map: std::sync::RwLock<std::collections::HashMap<Vec<u64>, Arc<CostEffect>>>,
+    /// Bytes held by the entries of `map`.
+    bytes: AtomicUsize,
+}
+
+impl CostCache {
+    const MAX_BYTES: usize = 32 * 1024 * 1024;
+
+    fn get(&self, model: &Model, year: i32, draw: &Draw, strengths: &[f64]) -> Arc<CostEffect> {
+        let key: Vec<u64> = strengths.iter().map(|x| x.to_bits()).collect();
+        if let Some(hit) = self.map.read().ok().and_then(|m| m.get(&key).cloned()) {
+            return hit;
+        }
+        let effect = Arc::new(cost_effect(model, year, draw));
+        let bytes = effect.bytes() + key.len() * 8 + 64;
+        if let Ok(mut map) = self.map.write()
+            && self.bytes.load(Ordering::Relaxed) + bytes <= Self::MAX_BYTES
+        {
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+            map.insert(key, Arc::clone(&effect));
+        }
+        effect
+    }
+}
+
+/// The cost effect of one year: φ per entry, then shares and the price index per market
+/// (SPEC §3).
+fn cost_effect(model: &Model, year: i32, draw: &Draw) -> CostEffect {
+    let s = &model.scenario;
+    let st = &model.structure;
+    let n_entries = st.entries.len();
+    let mut phi = vec![1.0; n_entries];
+    let mut weight = vec![1.0; n_entries];
+    let mut effect = CostEffect {
+        price_term: vec![None; st.markets.len()],
+        first: vec![0; st.markets.len()],
+        scaled: Vec::new(),
+        share_change: Vec::new(),
+    };
+    if !model.cost_factors(year, draw, &mut phi) {
+        return effect;
+    }
+    for (m, market) in st.markets.iter().enumerate() {
+        let range = market.entries.clone();
+        if phi[range.clone()].iter().all(|&f| f == 1.0) {
+            continue;
+        }
+        let k = market.sector;
+        let exponent = 1.0 - s.sectors[k].substitution;
+        let eps = s.sectors[k].demand_elasticity;
+        let e0 = market.base_total;
+        // D = Σ w0 φ^(1−σ); with σ = 1 shares do not move and P = Π φ^w0.
+        // φ^(1−σ) per entry; most entries of a touched market are not covered (φ = 1).
+        for e in range.clone() {
+            weight[e] = if phi[e] == 1.0 {
+                1.0
+            } else {
+                phi[e].powf(exponent)
+            };
+        }
+        let (d, price, log_price) = if exponent == 0.0 {
+            let log_p: f64 = range
+                .clone()
+                .map(|e| st.entries[e].value / e0 * phi[e].ln())
+                .sum();
+            (1.0, log_p.exp(), log_p)
+        } else {
+            let d: f64 = range
+                .clone()
+                .map(|e| st.entries[e].value / e0 * weight[e])
+                .sum();
+            if d.is_finite() && d > 0.0 {
+                let price = d.powf(1.0 / exponent);
+                (d, price, price.ln())
+            } else {
+                // φ^(1−σ) over- or underflowed (σ far from 1, costs near 0 or huge):
+                // the same shares and price from weights scaled by the largest one.
+                let (d, log_p) = rescaled_weights(
+                    &mut weight[range.clone()],
+                    &phi[range.clone()],
+                    exponent,
+                    |e| st.entries[market.entries.start + e].value / e0,
+                );
+                (d, log_p.exp(), log_p)
+            }
+        };
+        // P^(1−ε), in logs when P itself is out of range.
+        effect.price_term[m] = Some(if price.is_finite() && price > 0.0 {
+            price.powf(1.0 - eps)
+        } else {
+            (log_price * (1.0 - eps)).exp()
+        });
+        effect.first[m] = effect.scaled.len();
+        for e in range {
+            let v = st.entries[e].value;
+            let rel = if exponent == 0.0 { 1.0 } else { weight[e] / d };
+            effect.scaled.push(v * rel);
+            let w0 = v / e0;
+            let w = w0 * rel;
+            effect.share_change.push(w - w0);
+        }
+    }
+    effect
 }
 
 /// Sets `weight` to φ^(1−σ) / max φ^(1−σ), computed in logs, and returns the scaled

@@ -271,6 +271,9 @@ fn summarise(
     let mut stats: [Vec<f64>; 6] =
         std::array::from_fn(|_| vec![f64::NAN; selected.len() * t_count]);
     let mut first_series = 0;
+    // One buffer for every chunk (the first is the largest): allocating and clearing it per
+    // chunk would cost a serial pass over the whole budget each time.
+    let mut buffer = Vec::new();
     for chunk in chunks {
         let mask = plan.mask_of(chunk);
         let range =
@@ -299,7 +302,7 @@ fn summarise(
             }
         };
         let width = s_count * t_count;
-        let cells = summarise_cells(width, runs, &init, &fill, &counter)?;
+        let cells = summarise_cells(width, runs, &mut buffer, &init, &fill, &counter)?;
         for (cell, summary) in cells.into_iter().enumerate() {
             let (t, c) = (cell / s_count, cell % s_count);
             for (k, v) in summary.into_iter().enumerate() {
@@ -368,17 +371,6 @@ fn interpolate(n: usize, at: impl Fn(usize) -> f64) -> [f64; 5] {
     })
 }
 
-/// Every rank the percentiles of n values read, sorted and without repeats.
-fn needed_ranks(n: usize) -> Vec<usize> {
-    let mut ranks: Vec<usize> = percentile_ranks(n)
-        .iter()
-        .flat_map(|&(lo, hi, _)| [lo, hi])
-        .collect();
-    ranks.sort_unstable();
-    ranks.dedup();
-    ranks
-}
-
 /// Summaries of `width` cells over `runs` runs, holding every value: `fill(state, m, row)`
 /// writes run m's value of each cell (NaN for none).
 ///
@@ -389,6 +381,7 @@ fn needed_ranks(n: usize) -> Vec<usize> {
 fn summarise_cells<S, I, F>(
     width: usize,
     runs: usize,
+    buffer: &mut Vec<f64>,
     init: &I,
     fill: &F,
     counter: &Counter<'_>,
@@ -401,8 +394,13 @@ where
     let groups = width.div_ceil(TILE_CELLS);
     let tile = tile_runs * TILE_CELLS;
     let blocks = runs.div_ceil(tile_runs);
-    // values[((block * groups + group) * tile_runs + r) * TILE_CELLS + k]
-    let mut values = vec![f64::NAN; blocks * groups * tile];
+    // values[((block * groups + group) * tile_runs + r) * TILE_CELLS + k]. Every slot
+    // that is read is written first by its run; zeroed memory comes from the system
+    // untouched, so its pages are first touched by the threads that fill them.
+    if buffer.len() < blocks * groups * tile {
+        *buffer = vec![0.0; blocks * groups * tile];
+    }
+    let values = &mut buffer[..blocks * groups * tile];
     values
         .par_chunks_mut((groups * tile).max(1))
         .enumerate()
@@ -423,7 +421,7 @@ where
                 Ok(())
             },
         )?;
-    let values = &values;
+    let values = &*values;
     Ok((0..groups)
         .into_par_iter()
         .map_init(
@@ -480,8 +478,22 @@ fn summary_by_keys(values: &[f64], keys: &mut Vec<i64>) -> [f64; 6] {
     let mean = values.iter().sum::<f64>() / n as f64;
     keys.clear();
     keys.extend(values.iter().map(|&v| order_key(v)));
-    multi_select(keys, &needed_ranks(n), 0);
-    let p = interpolate(n, |r| from_order_key(keys[r]));
+    // Select the lower rank of each percentile; the rank above one is then the smallest
+    // value between it and the next selected rank, which the selection left unordered.
+    let mut lower: Vec<usize> = percentile_ranks(n).iter().map(|r| r.0).collect();
+    lower.dedup();
+    multi_select(keys, &lower, 0);
+    let at = |r: usize| -> f64 {
+        let key = match lower.binary_search(&r) {
+            Ok(_) => keys[r],
+            Err(next) => {
+                let end = lower.get(next).copied().unwrap_or(n);
+                keys[r..end].iter().copied().min().unwrap_or(keys[r])
+            }
+        };
+        from_order_key(key)
+    };
+    let p = interpolate(n, at);
     [mean, p[0], p[1], p[2], p[3], p[4]]
 }
 

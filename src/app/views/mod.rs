@@ -220,10 +220,21 @@ fn toolbar_ui(ui: &mut egui::Ui, s: &Scenario, state: &mut State, actions: &mut 
         .response
         .labelled_by(name.id)
         .on_hover_text("The sector the views use; 'all sectors' sums flows over sectors first.");
+        // A slider is several widgets side by side, which the wrapping row does not move
+        // as one: start a row for it when it would not fit, or it would overflow the panel
+        // and widen everything below. Its width is the one it had last frame.
+        let width_id = egui::Id::unique("corridor-year-slider-width");
+        let year_width = ui
+            .data(|d| d.get_temp::<f32>(width_id))
+            .unwrap_or(ui.spacing().slider_width + 2.5 * ui.spacing().interact_size.x);
+        if ui.available_size_before_wrap().x < year_width {
+            ui.end_row();
+        }
         let mut year = resolved.year;
         let r = ui
             .add(egui::Slider::new(&mut year, (s.base_year + 1).min(s.horizon)..=s.horizon).text("Year"))
             .on_hover_text("The chosen year: marked in the plots, used by the bar charts and the summary table.");
+        ui.data_mut(|d| d.insert_temp(width_id, r.rect.width()));
         if r.changed() {
             p.year = year;
         }
@@ -394,8 +405,8 @@ fn column_header_ui(
     ui.horizontal(|ui| {
         let title = doc.map_or_else(|| col.spec.path.display().to_string(), OpenScenario::title);
         let dirty = if doc.is_some_and(OpenScenario::is_dirty) { " •" } else { "" };
-        ui.label(RichText::new(format!("{title}{dirty}")).strong())
-            .on_hover_text(format!("{}{}", col.spec.path.display(), if dirty.is_empty() { "" } else { "\n• = unsaved edits" }));
+        // The buttons first, from the right; the title takes what is left, shortened with
+        // "…" rather than running under them.
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.small_button("×").on_hover_text("Remove this column from the comparison").clicked() {
                 actions.push(Action::RemoveColumn(index));
@@ -415,6 +426,10 @@ fn column_header_ui(
             {
                 actions.push(Action::SetEngine(index, EngineKind::Pe));
             }
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                ui.add(egui::Label::new(RichText::new(format!("{title}{dirty}")).strong()).truncate())
+                    .on_hover_text(format!("{title}\n{}{}", col.spec.path.display(), if dirty.is_empty() { "" } else { "\n• = unsaved edits" }));
+            });
         });
     });
     ui.horizontal_wrapped(|ui| {
@@ -668,11 +683,17 @@ fn band_plot_ui(
     year: i32,
 ) {
     let xs: Vec<f64> = r.years.iter().map(|&y| f64::from(y)).collect();
+    let mut drawn = vec![r.path_of(s)];
+    drawn.extend([1, 3, 5].iter().filter_map(|&k| r.stat_of(k, s)));
     let mut plot = Plot::new(("band", id))
         .height(height.max(80.0))
         .link_axis(link, [true, false])
         .link_cursor(link, [true, false])
-        .legend(Legend::default().position(Corner::LeftTop))
+        .legend(
+            Legend::default()
+                .text_style(egui::TextStyle::Small)
+                .position(quiet_corner(&xs, &drawn, y_range)),
+        )
         .allow_scroll(false)
         .x_axis_formatter(|mark, _| format!("{:.0}", mark.value))
         .y_axis_formatter(move |mark, _| fmt_axis(metric, mark.value, mark.step_size))
@@ -732,6 +753,45 @@ fn band_plot_ui(
                 .width(1.0),
         );
     });
+}
+
+/// The corner of a plot with the fewest of its points nearby, for the legend: a point is
+/// near a corner when it lies in that half of the years and in the top or bottom 40 % of
+/// the values. Ties go to the top left, then top right, bottom left, bottom right.
+fn quiet_corner(xs: &[f64], series: &[&[f64]], y_range: Option<(f64, f64)>) -> Corner {
+    let finite = || {
+        series
+            .iter()
+            .flat_map(|ys| xs.iter().zip(ys.iter()))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    };
+    let (mut lo, mut hi) = y_range.unwrap_or((f64::INFINITY, f64::NEG_INFINITY));
+    let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (&x, &y) in finite() {
+        (lo, hi) = (lo.min(y), hi.max(y));
+        (x0, x1) = (x0.min(x), x1.max(x));
+    }
+    if !(hi > lo && x1 > x0) {
+        return Corner::LeftTop;
+    }
+    // LeftTop, RightTop, LeftBottom, RightBottom.
+    let mut near = [0usize; 4];
+    for (&x, &y) in finite() {
+        let right = usize::from((x - x0) / (x1 - x0) >= 0.5);
+        let up = (y - lo) / (hi - lo);
+        if up > 0.6 {
+            near[right] += 1;
+        } else if up < 0.4 {
+            near[2 + right] += 1;
+        }
+    }
+    let quietest = (0..4).min_by_key(|&c| near[c]).unwrap_or(0);
+    [
+        Corner::LeftTop,
+        Corner::RightTop,
+        Corner::LeftBottom,
+        Corner::RightBottom,
+    ][quietest]
 }
 
 fn points(xs: &[f64], ys: &[f64]) -> Vec<[f64; 2]> {

@@ -416,15 +416,7 @@ impl Plan {
         mask: MetricMask,
     ) {
         let range = 0..self.keys.len();
-        let mut writer = WriteValues {
-            out,
-            top,
-            cursor: 0,
-            mask,
-            range,
-            blocks: &self.blocks,
-        };
-        self.walk(model, state, scratch, &mut writer);
+        self.write(model, state, scratch, out, top, mask, range);
     }
 
     /// Like [`Plan::evaluate_metrics`], computing only series in `range` (indices into
@@ -438,9 +430,23 @@ impl Plan {
         mask: MetricMask,
         range: std::ops::Range<usize>,
     ) {
+        self.write(model, state, scratch, out, None, mask, range);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &self,
+        model: &Model,
+        state: &YearState<'_>,
+        scratch: &mut Scratch,
+        out: &mut [f64],
+        top: Option<&mut [Option<usize>]>,
+        mask: MetricMask,
+        range: std::ops::Range<usize>,
+    ) {
         let mut writer = WriteValues {
             out,
-            top: None,
+            top,
             cursor: 0,
             mask,
             range,

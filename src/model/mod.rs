@@ -249,14 +249,15 @@ impl Model {
         })
     }
 
-    /// ρ_k(y) · I_k per event in `year` under `draw`: all that φ depends on.
-    fn event_strengths(&self, year: i32, draw: &Draw, out: &mut Vec<f64>) {
+    /// ρ_k(y) · I_k per event in `year` under `draw`, as f64 bits: all that φ depends
+    /// on, and so the key of the PE cost effects.
+    fn event_state(&self, year: i32, draw: &Draw, out: &mut Vec<u64>) {
         out.clear();
         out.extend(self.events.list.iter().enumerate().map(|(k, event)| {
             if draw.implemented[k] {
-                event.strength(year, draw.delay[k])
+                event.strength(year, draw.delay[k]).to_bits()
             } else {
-                0.0
+                0.0f64.to_bits()
             }
         }));
     }

@@ -46,7 +46,7 @@ pub fn simulate(
         .map(|m| 1.0 + s.growth_rate(m.importer, m.sector))
         .collect();
     let vol: Vec<f64> = s.sectors.iter().map(|x| x.volatility).collect();
-    let mut strengths = Vec::with_capacity(model.events.list.len());
+    let mut state = Vec::with_capacity(model.events.list.len());
 
     for (t, year) in s.years().enumerate() {
         if stop() {
@@ -54,8 +54,8 @@ pub fn simulate(
         }
         // The base year is the data: no trade-cost effect at all.
         let costs = if t > 0 {
-            model.event_strengths(year, draw, &mut strengths);
-            Some(model.pe_costs.get(model, year, draw, &strengths))
+            model.event_state(year, draw, &mut state);
+            Some(model.pe_costs.get(model, year, draw, &state))
         } else {
             None
         };
@@ -149,9 +149,9 @@ pub(super) struct CostCache {
 impl CostCache {
     const MAX_BYTES: usize = 32 * 1024 * 1024;
 
-    fn get(&self, model: &Model, year: i32, draw: &Draw, strengths: &[f64]) -> Arc<CostEffect> {
-        let key: Vec<u64> = strengths.iter().map(|x| x.to_bits()).collect();
-        if let Some(hit) = self.map.read().ok().and_then(|m| m.get(&key).cloned()) {
+    /// The effect for `key`, the year's [`Model::event_state`].
+    fn get(&self, model: &Model, year: i32, draw: &Draw, key: &[u64]) -> Arc<CostEffect> {
+        if let Some(hit) = self.map.read().ok().and_then(|m| m.get(key).cloned()) {
             return hit;
         }
         let effect = Arc::new(cost_effect(model, year, draw));
@@ -160,7 +160,7 @@ impl CostCache {
             && self.bytes.load(Ordering::Relaxed) + bytes <= Self::MAX_BYTES
         {
             self.bytes.fetch_add(bytes, Ordering::Relaxed);
-            map.insert(key, Arc::clone(&effect));
+            map.insert(key.to_vec(), Arc::clone(&effect));
         }
         effect
     }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::metrics::{Plan, Scratch, SeriesKey};
+use crate::metrics::{Plan, Scratch, SectorSel, SeriesKey};
 use crate::model::{Draw, Model, ModelError};
 
 /// The statistics reported for each series and year, in CSV order.
@@ -258,27 +258,66 @@ fn summarise(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<[Vec<f64>; 6], EnsembleError> {
+    summarise_within(model, plan, selected, options, progress, MAX_TALLY_BYTES)
+}
+
+/// [`summarise`], counting distinct event strengths within `tally_bytes`.
+fn summarise_within(
+    model: &Model,
+    plan: &Plan,
+    selected: &[usize],
+    options: &Options,
+    progress: &dyn Progress,
+    tally_bytes: usize,
+) -> Result<[Vec<f64>; 6], EnsembleError> {
     let runs = options.runs as usize;
     let t_count = model.scenario.year_count();
-    // As few chunks as the budget allows, of equal size: one series' runs are held
-    // together however small the budget.
-    let fit = (options.memory_budget / 8 / (runs * t_count).max(1)).clamp(1, selected.len().max(1));
-    let count = selected.len().div_ceil(fit).max(1);
-    let chunks: Vec<&[usize]> = selected
-        .chunks(selected.len().div_ceil(count).max(1))
-        .collect();
-    let counter = Counter::new(progress, (chunks.len() * runs) as u64);
     let mut stats: [Vec<f64>; 6] =
         std::array::from_fn(|_| vec![f64::NAN; selected.len() * t_count]);
-    let mut first_series = 0;
+    // Series the events fix are summarised over each year's distinct event strengths;
+    // the others (and those too, when the strengths take too many values) from every
+    // run's value. Positions are into `selected`.
+    let (by_state, mut by_run): (Vec<usize>, Vec<usize>) =
+        (0..selected.len()).partition(|&c| plan.fixed_by_events(&plan.keys[selected[c]]));
+    if !by_state.is_empty() {
+        let series: Vec<usize> = by_state.iter().map(|&c| selected[c]).collect();
+        match summarise_by_state(model, plan, &series, options, progress, tally_bytes)? {
+            Some(cells) => {
+                for (i, &c) in by_state.iter().enumerate() {
+                    for t in 0..t_count {
+                        for (k, v) in cells[i * t_count + t].into_iter().enumerate() {
+                            stats[k][c * t_count + t] = v;
+                        }
+                    }
+                }
+            }
+            None => {
+                by_run.extend(by_state);
+                by_run.sort_unstable();
+            }
+        }
+    }
+    if by_run.is_empty() {
+        return Ok(stats);
+    }
+    // Per-sector series first, then all-sector ones: a chunk that holds one kind only
+    // skips the other's aggregates.
+    by_run.sort_by_key(|&c| plan.keys[selected[c]].sector == SectorSel::All);
+    // As few chunks as the budget allows, of equal size: one series' runs are held
+    // together however small the budget.
+    let fit = (options.memory_budget / 8 / (runs * t_count).max(1)).clamp(1, by_run.len());
+    let count = by_run.len().div_ceil(fit).max(1);
+    let chunks: Vec<&[usize]> = by_run.chunks(by_run.len().div_ceil(count).max(1)).collect();
+    let counter = Counter::new(progress, (chunks.len() * runs) as u64);
     // One buffer for every chunk (the first is the largest): allocating and clearing it per
     // chunk would cost a serial pass over the whole budget each time.
     let mut buffer = Vec::new();
     for chunk in chunks {
-        let mask = plan.mask_of(chunk);
+        let series: Vec<usize> = chunk.iter().map(|&c| selected[c]).collect();
+        let mask = plan.mask_of(&series);
         let range =
-            chunk.iter().min().copied().unwrap_or(0)..chunk.iter().max().map_or(0, |&m| m + 1);
-        let s_count = chunk.len();
+            series.iter().min().copied().unwrap_or(0)..series.iter().max().map_or(0, |&m| m + 1);
+        let s_count = series.len();
         // A run's row is year-major, `row[t * s_count + c]`, so each year's values are
         // copied in one contiguous run.
         let init = || (Scratch::default(), vec![0.0; plan.keys.len()]);
@@ -291,8 +330,8 @@ fn summarise(
             let sink = &mut |state: &crate::model::YearState<'_>| {
                 plan.evaluate_range(model, state, scratch, year_values, mask, range.clone());
                 let out = &mut row[state.t * s_count..(state.t + 1) * s_count];
-                for (slot, &series) in out.iter_mut().zip(chunk) {
-                    *slot = year_values[series];
+                for (slot, &k) in out.iter_mut().zip(&series) {
+                    *slot = year_values[k];
                 }
             };
             match model.simulate_until(&draw, sink, &stop) {
@@ -306,13 +345,196 @@ fn summarise(
         for (cell, summary) in cells.into_iter().enumerate() {
             let (t, c) = (cell / s_count, cell % s_count);
             for (k, v) in summary.into_iter().enumerate() {
-                stats[k][(first_series + c) * t_count + t] = v;
+                stats[k][chunk[c] * t_count + t] = v;
             }
         }
-        first_series += s_count;
     }
     counter.finish();
     Ok(stats)
+}
+
+/// Memory allowed for counting the distinct event strengths of each year over the runs
+/// ([`summarise_by_state`]). A fixed amount, not the caller's budget, so that which way a
+/// series is summarised never depends on the budget.
+const MAX_TALLY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Per year: the runs with each distinct event strengths, and the first of them.
+type Tally = Vec<std::collections::HashMap<Vec<u64>, (u64, u64)>>;
+
+/// Summaries `[c * years + t]` of `series`, which the events fix
+/// ([`Plan::fixed_by_events`]): each year's distinct event strengths are counted over
+/// the runs, and the series are evaluated once per distinct strengths, from the flows of
+/// a run with those strengths and no demand noise. `None` when the strengths take too
+/// many distinct values to count within `tally_bytes`.
+fn summarise_by_state(
+    model: &Model,
+    plan: &Plan,
+    series: &[usize],
+    options: &Options,
+    progress: &dyn Progress,
+    tally_bytes: usize,
+) -> Result<Option<Vec<[f64; 6]>>, EnsembleError> {
+    let years: Vec<i32> = model.scenario.years().collect();
+    let t_count = years.len();
+    let bytes_per_state = model.events.list.len() * 8 + 64;
+    let most_states = tally_bytes / bytes_per_state;
+    let new_tally = || -> Tally { vec![std::collections::HashMap::new(); t_count] };
+    let states_in = |tally: &Tally| {
+        tally
+            .iter()
+            .map(std::collections::HashMap::len)
+            .sum::<usize>()
+    };
+    // `Ok(None)`: more distinct strengths than allowed. A thread's share of the runs holds
+    // no more distinct strengths than all runs, so stopping on it decides the same way.
+    let tally = (0..u64::from(options.runs))
+        .into_par_iter()
+        .try_fold(
+            || (Some(new_tally()), Vec::new()),
+            |(tally, mut key), m| -> Result<(Option<Tally>, Vec<u64>), EnsembleError> {
+                if progress.cancelled() {
+                    return Err(EnsembleError::Cancelled);
+                }
+                let Some(mut tally) = tally else {
+                    return Ok((None, key));
+                };
+                let draw = Draw::events_of_run(&model.events, options.seed, m);
+                for (t, &year) in years.iter().enumerate().skip(1) {
+                    model.event_state(year, &draw, &mut key);
+                    if let Some(slot) = tally[t].get_mut(key.as_slice()) {
+                        slot.0 += 1;
+                        slot.1 = slot.1.min(m);
+                    } else {
+                        tally[t].insert(key.clone(), (1, m));
+                    }
+                }
+                let fits = states_in(&tally) <= most_states;
+                Ok((fits.then_some(tally), key))
+            },
+        )
+        .map(|r| r.map(|(tally, _)| tally))
+        .try_reduce(
+            || Some(new_tally()),
+            |a, b| {
+                let (Some(mut a), Some(b)) = (a, b) else {
+                    return Ok(None);
+                };
+                for (into, from) in a.iter_mut().zip(b) {
+                    for (key, (n, first)) in from {
+                        let slot = into.entry(key).or_insert((0, u64::MAX));
+                        slot.0 += n;
+                        slot.1 = slot.1.min(first);
+                    }
+                }
+                Ok((states_in(&a) <= most_states).then_some(a))
+            },
+        )?;
+    let Some(tally) = tally else {
+        return Ok(None);
+    };
+    // The base year is the data in every run.
+    let base: Vec<(Vec<u64>, (u64, u64))> = vec![(Vec::new(), (u64::from(options.runs), 0))];
+    // Evaluated values are held per state and series for the years in progress; the
+    // series are taken in groups that keep them within the budget.
+    let widest = tally
+        .iter()
+        .map(std::collections::HashMap::len)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let threads = rayon::current_num_threads().max(1);
+    let group = (options.memory_budget / 16 / widest / threads).clamp(1, series.len().max(1));
+    let mut out = vec![[f64::NAN; 6]; series.len() * t_count];
+    for (g, part) in series.chunks(group).enumerate() {
+        let mask = plan.mask_of(part);
+        let range =
+            part.iter().min().copied().unwrap_or(0)..part.iter().max().map_or(0, |&m| m + 1);
+        let per_year: Vec<Vec<[f64; 6]>> = (0..t_count)
+            .into_par_iter()
+            .map_init(
+                || {
+                    let flows = vec![0.0; model.structure.entries.len()];
+                    (Scratch::default(), vec![f64::NAN; plan.keys.len()], flows)
+                },
+                |(scratch, year_values, flows), t| {
+                    let mut states: Vec<(&Vec<u64>, &(u64, u64))> = if t == 0 {
+                        base.iter().map(|(k, v)| (k, v)).collect()
+                    } else {
+                        tally[t].iter().collect()
+                    };
+                    states.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                    let mut values = vec![Vec::with_capacity(states.len()); part.len()];
+                    for (key, &(count, first)) in states {
+                        let draw = Draw::events_of_run(&model.events, options.seed, first);
+                        model.noise_free_flows(t, years[t], &draw, key, flows);
+                        let state = crate::model::YearState {
+                            year: years[t],
+                            t,
+                            flows,
+                            pe: None,
+                            ge: None,
+                        };
+                        plan.evaluate_range(
+                            model,
+                            &state,
+                            scratch,
+                            year_values,
+                            mask,
+                            range.clone(),
+                        );
+                        for (held, &k) in values.iter_mut().zip(part) {
+                            held.push((year_values[k], count));
+                        }
+                    }
+                    values.iter_mut().map(weighted_summary).collect()
+                },
+            )
+            .collect();
+        for (t, summaries) in per_year.into_iter().enumerate() {
+            for (c, s) in summaries.into_iter().enumerate() {
+                out[(g * group + c) * t_count + t] = s;
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// [`summary`] of values given with the number of runs that have each (NaN: none): the
+/// same type-7 percentiles as over the runs' values one by one. The mean is taken from
+/// the smallest value, so that equal values average to exactly that value.
+fn weighted_summary(values: &mut Vec<(f64, u64)>) -> [f64; 6] {
+    values.retain(|&(v, count)| !v.is_nan() && count > 0);
+    values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    values.dedup_by(|next, kept| {
+        let same = next.0.to_bits() == kept.0.to_bits();
+        if same {
+            kept.1 += next.1;
+        }
+        same
+    });
+    let n: u64 = values.iter().map(|v| v.1).sum();
+    let Some(&(low, _)) = values.first() else {
+        return [f64::NAN; 6];
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let mean = low
+        + values
+            .iter()
+            .map(|&(v, count)| (v - low) * count as f64)
+            .sum::<f64>()
+            / n as f64;
+    // Runs up to and including each value, in order.
+    let mut through = Vec::with_capacity(values.len());
+    let mut sum = 0;
+    for &(_, count) in values.iter() {
+        sum += count;
+        through.push(sum);
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let at = |rank: usize| values[through.partition_point(|&c| c <= rank as u64)].0;
+    #[allow(clippy::cast_possible_truncation)]
+    let p = interpolate(n as usize, at);
+    [mean, p[0], p[1], p[2], p[3], p[4]]
 }
 
 /// Progress over all chunks of a summary, and the cancel flag.
@@ -525,4 +747,143 @@ fn multi_select(values: &mut [i64], ranks: &[usize], base: usize) {
     let (left, rest) = values.split_at_mut(r);
     multi_select(left, &ranks[..mid], base);
     multi_select(&mut rest[1..], &ranks[mid + 1..], base + r + 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::EngineKind;
+
+    /// The values one by one, as many times as their count.
+    fn expand(weighted: &[(f64, u64)]) -> Vec<f64> {
+        weighted
+            .iter()
+            .flat_map(|&(v, c)| std::iter::repeat_n(v, usize::try_from(c).expect("small")))
+            .collect()
+    }
+
+    fn check_against_expanded(weighted: &[(f64, u64)]) {
+        let want = summary(&expand(weighted));
+        let got = weighted_summary(&mut weighted.to_vec());
+        for k in 1..6 {
+            assert_eq!(got[k].to_bits(), want[k].to_bits(), "{weighted:?} stat {k}");
+        }
+        assert!(
+            (got[0] - want[0]).abs() <= 1e-13 * want[0].abs().max(1e-300),
+            "{weighted:?} mean {} vs {}",
+            got[0],
+            want[0]
+        );
+    }
+
+    #[test]
+    fn weighted_summary_has_the_percentiles_of_the_values_one_by_one() {
+        // 1, 2, 2, 2, 5 (out of order, one value given twice, a NaN and a zero count):
+        // h = 4p; p25 at h = 1 is 2, p5 at h = 0.2 is 1 + 0.2 · (2 − 1) = 1.2.
+        let mut v = vec![
+            (2.0, 2),
+            (5.0, 1),
+            (f64::NAN, 7),
+            (1.0, 1),
+            (3.0, 0),
+            (2.0, 1),
+        ];
+        let got = weighted_summary(&mut v);
+        assert_eq!(got[1], 1.2);
+        assert_eq!(got[2], 2.0);
+        assert_eq!(got[3], 2.0);
+        assert_eq!(got[4], 2.0);
+        // p95 at h = 3.8: 2 + 0.8 · (5 − 2) = 4.4 up to rounding.
+        assert!((got[5] - 4.4).abs() < 1e-12);
+        assert!((got[0] - 12.0 / 5.0).abs() < 1e-15);
+        check_against_expanded(&[(2.0, 2), (5.0, 1), (1.0, 1), (2.0, 1)]);
+        check_against_expanded(&[(-0.5, 3), (0.0, 1), (1e-9, 9), (0.25, 4), (-3.0, 1)]);
+        check_against_expanded(&[(7.0, 1)]);
+    }
+
+    #[test]
+    fn weighted_summary_of_one_value_is_that_value_exactly() {
+        // 0.1 · 3 / 3 is not 0.1 in floating point; the mean must still be 0.1.
+        for count in [1, 3, 10_000] {
+            assert_eq!(weighted_summary(&mut vec![(0.1, count)]), [0.1; 6]);
+        }
+        assert!(
+            weighted_summary(&mut vec![(f64::NAN, 4)])
+                .iter()
+                .all(|v| v.is_nan())
+        );
+        assert!(weighted_summary(&mut Vec::new()).iter().all(|v| v.is_nan()));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn weighted_summary_matches_every_value_summary(
+            values in proptest::collection::vec((-4i32..40, 0u64..30), 1..25)
+        ) {
+            let weighted: Vec<(f64, u64)> =
+                values.iter().map(|&(v, c)| (f64::from(v) / 8.0, c)).collect();
+            if weighted.iter().any(|w| w.1 > 0) {
+                check_against_expanded(&weighted);
+            }
+        }
+    }
+
+    fn flagship() -> (Model, Plan) {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/pak-rus-mous-2024.toml");
+        let (scenario, _, _) = crate::scenario::load(&file)
+            .into_result()
+            .expect("bundled scenario loads");
+        let model = Model::new(&scenario, EngineKind::Pe).expect("model");
+        let plan = Plan::new(&model);
+        (model, plan)
+    }
+
+    #[test]
+    fn series_fixed_by_events_give_the_same_summaries_from_every_run() {
+        let (model, plan) = flagship();
+        let selected: Vec<usize> = (0..plan.keys.len()).step_by(7).collect();
+        let fixed = selected
+            .iter()
+            .filter(|&&k| plan.fixed_by_events(&plan.keys[k]))
+            .count();
+        assert!(
+            fixed > 50 && fixed < selected.len(),
+            "{fixed} of {}",
+            selected.len()
+        );
+        let options = Options {
+            runs: 200,
+            seed: 11,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            only: None,
+        };
+        let by_state =
+            summarise_within(&model, &plan, &selected, &options, &Silent, MAX_TALLY_BYTES)
+                .expect("runs");
+        // No room to count strengths: every series from every run's values.
+        let by_run =
+            summarise_within(&model, &plan, &selected, &options, &Silent, 0).expect("runs");
+        let years = model.scenario.year_count();
+        let mut differ = 0;
+        for k in 0..6 {
+            for (cell, (a, b)) in by_state[k].iter().zip(&by_run[k]).enumerate() {
+                let key = plan.keys[selected[cell / years]];
+                if !plan.fixed_by_events(&key) {
+                    assert_eq!(a.to_bits(), b.to_bits(), "{key:?} stat {k}");
+                    continue;
+                }
+                assert_eq!(a.is_nan(), b.is_nan(), "{key:?} stat {k}");
+                if !a.is_nan() {
+                    assert!(
+                        (a - b).abs() <= 1e-13 * b.abs(),
+                        "{key:?} stat {k}: {a} vs {b}"
+                    );
+                    differ += usize::from(a.to_bits() != b.to_bits());
+                }
+            }
+        }
+        // The two ways really differ (in the last bits), so both were taken.
+        assert!(differ > 0);
+    }
 }

@@ -208,6 +208,8 @@ pub struct Plan {
     blocks: Vec<std::ops::Range<usize>>,
     /// The entries of each sector (the structure sorts entries by sector first).
     sector_entries: Vec<std::ops::Range<usize>>,
+    /// How many of the first i keys are all-sector series, for i = 0..=keys.
+    all_before: Vec<usize>,
 }
 
 /// A set of metrics.
@@ -234,6 +236,11 @@ trait Emit {
     /// Every metric this receiver may want, so the walker can skip unused aggregates.
     fn mask(&self) -> MetricMask;
     fn emit(&mut self, key: SeriesKey, value: f64, top: Option<usize>);
+    /// Whether per-sector series, and whether all-sector series, may be emitted (wanted
+    /// or not), so the walker can skip the aggregates of the other kind.
+    fn sectors(&self) -> (bool, bool) {
+        (true, true)
+    }
     /// Whether the next series is not wanted, so the walker need not compute it; if so,
     /// the receiver counts it as emitted.
     fn skip(&mut self) -> bool {
@@ -265,6 +272,8 @@ struct WriteValues<'a, 'b> {
     /// Series outside this range are skipped.
     range: std::ops::Range<usize>,
     blocks: &'a [std::ops::Range<usize>],
+    /// Whether `range` holds per-sector series, and all-sector series.
+    sectors: (bool, bool),
 }
 
 impl Emit for WriteValues<'_, '_> {
@@ -281,6 +290,10 @@ impl Emit for WriteValues<'_, '_> {
 
     fn mask(&self) -> MetricMask {
         self.mask
+    }
+
+    fn sectors(&self) -> (bool, bool) {
+        self.sectors
     }
 
     #[inline]
@@ -347,6 +360,7 @@ impl Plan {
                         ..st.entries.partition_point(|e| e.sector <= k)
                 })
                 .collect(),
+            all_before: Vec::new(),
         };
         // Flags are indexed [j * (ns + 1) + s] with s = ns for `all`.
         for e in &st.entries {
@@ -387,6 +401,12 @@ impl Plan {
                 plan.blocks[m] = at..at;
             }
         }
+        plan.all_before = std::iter::once(0)
+            .chain(keys.iter().scan(0, |count, k| {
+                *count += usize::from(k.sector == SectorSel::All);
+                Some(*count)
+            }))
+            .collect();
         plan.keys = keys;
         plan
     }
@@ -444,6 +464,9 @@ impl Plan {
         mask: MetricMask,
         range: std::ops::Range<usize>,
     ) {
+        let end = range.end.min(self.keys.len());
+        let start = range.start.min(end);
+        let alls = self.all_before[end] - self.all_before[start];
         let mut writer = WriteValues {
             out,
             top,
@@ -451,8 +474,27 @@ impl Plan {
             mask,
             range,
             blocks: &self.blocks,
+            sectors: (alls < end - start, alls > 0),
         };
         self.walk(model, state, scratch, &mut writer);
+    }
+
+    /// Whether a series' value in a year is fixed by the events' strengths that year, the
+    /// demand level cancelling out: in PE, the shares and the concentration of one
+    /// importer's purchases in one sector depend on the market shares w alone (SPEC §3).
+    /// Computed from flows, they differ between demand levels only in the last bits.
+    pub fn fixed_by_events(&self, key: &SeriesKey) -> bool {
+        self.engine == EngineKind::Pe
+            && matches!(key.sector, SectorSel::One(_))
+            && matches!(
+                key.metric,
+                Metric::SupplierHhi
+                    | Metric::EffectiveSuppliers
+                    | Metric::TopSupplierShare
+                    | Metric::ImportShare
+                    | Metric::BlocImportShare
+                    | Metric::SelfSufficiency
+            )
     }
 
     /// The metrics of the given series, as a mask for [`Plan::evaluate_metrics`].
@@ -540,58 +582,84 @@ impl Plan {
         // Only the aggregates some wanted metric reads are accumulated; the others stay 0.
         let mask = emit.mask();
         use Metric as M;
-        let need_imports = mask.any(&[
-            M::Imports,
-            M::SupplierHhi,
-            M::EffectiveSuppliers,
-            M::TopSupplierShare,
-            M::ImportShare,
-            M::BlocImportShare,
-        ]);
-        let need_exports = mask.any(&[M::Exports, M::MarketHhi, M::EffectiveMarkets]);
-        let need_ssq_sup = mask.any(&[M::SupplierHhi, M::EffectiveSuppliers]);
-        let need_ssq_mkt = mask.any(&[M::MarketHhi, M::EffectiveMarkets]);
-        let need_top = mask.contains(M::TopSupplierShare);
+        // Per-sector aggregates only when a per-sector series may be emitted; the
+        // all-sector ones come from the pair matrix.
+        let (need_one, need_all) = emit.sectors();
+        let need_imports = need_one
+            && mask.any(&[
+                M::Imports,
+                M::SupplierHhi,
+                M::EffectiveSuppliers,
+                M::TopSupplierShare,
+                M::ImportShare,
+                M::BlocImportShare,
+            ]);
+        let need_exports = need_one && mask.any(&[M::Exports, M::MarketHhi, M::EffectiveMarkets]);
+        let need_ssq_sup = need_one && mask.any(&[M::SupplierHhi, M::EffectiveSuppliers]);
+        let need_ssq_mkt = need_one && mask.any(&[M::MarketHhi, M::EffectiveMarkets]);
+        let need_top = need_one && mask.contains(M::TopSupplierShare);
         let need_blocs = mask.contains(M::BlocImportShare) && self.blocs > 0;
-        let need_self = mask.contains(M::SelfSufficiency);
-        for (e, entry) in st.entries.iter().enumerate() {
-            let v = x[e];
-            let (i, j, k) = (entry.from, entry.to, entry.sector);
-            sc.all[i * n + j] += v;
-            if i == j {
-                if need_self {
-                    sc.total[j * w + k] += v;
-                    sc.domestic[j * w + k] += v;
+        let need_self = need_one && mask.contains(M::SelfSufficiency);
+        let need_entries = need_all
+            || need_imports
+            || need_exports
+            || need_ssq_sup
+            || need_ssq_mkt
+            || need_top
+            || need_blocs
+            || need_self;
+        // A market's own sums are kept in locals (its entries are contiguous), in the
+        // order of its entries.
+        for market in st.markets.iter().filter(|_| need_entries) {
+            let (j, k) = (market.importer, market.sector);
+            let (mut total, mut domestic, mut imports, mut ssq) = (0.0, 0.0, 0.0, 0.0);
+            let mut top = (f64::NEG_INFINITY, usize::MAX);
+            for e in market.entries.clone() {
+                let v = x[e];
+                let i = st.entries[e].from;
+                if need_all {
+                    sc.all[i * n + j] += v;
                 }
-                continue;
+                total += v;
+                if i == j {
+                    domestic += v;
+                    continue;
+                }
+                imports += v;
+                ssq += v * v;
+                if v > top.0 {
+                    top = (v, i);
+                }
+                if need_exports {
+                    sc.exports[i * w + k] += v;
+                }
+                if need_ssq_mkt {
+                    sc.ssq_mkt[i * w + k] += v * v;
+                }
+                if need_blocs {
+                    for &b in &self.region_blocs[i] {
+                        sc.bloc_imports[(b * n + j) * w + k] += v;
+                        sc.bloc_imports[(b * n + j) * w + ns] += v;
+                    }
+                }
             }
+            let at = j * w + k;
             if need_self {
-                sc.total[j * w + k] += v;
+                sc.total[at] = total;
+                sc.domestic[at] = domestic;
             }
             if need_imports {
-                sc.imports[j * w + k] += v;
-            }
-            if need_exports {
-                sc.exports[i * w + k] += v;
+                sc.imports[at] = imports;
             }
             if need_ssq_sup {
-                sc.ssq_sup[j * w + k] += v * v;
+                sc.ssq_sup[at] = ssq;
             }
-            if need_ssq_mkt {
-                sc.ssq_mkt[i * w + k] += v * v;
-            }
-            if need_top && v > sc.top[j * w + k].0 {
-                sc.top[j * w + k] = (v, i);
-            }
-            if need_blocs {
-                for &b in &self.region_blocs[i] {
-                    sc.bloc_imports[(b * n + j) * w + k] += v;
-                    sc.bloc_imports[(b * n + j) * w + ns] += v;
-                }
+            if need_top {
+                sc.top[at] = top;
             }
         }
         // All-sector aggregates from the pair matrix.
-        for i in 0..n {
+        for i in (0..n).filter(|_| need_all) {
             for j in 0..n {
                 let v = sc.all[i * n + j];
                 sc.total[j * w + ns] += v;

@@ -120,16 +120,9 @@ impl Draw {
     /// an event does not change any run's demand shocks, and every event is drawn whether
     /// or not it is enabled, so toggling one leaves the others' draws as they were.
     pub fn monte_carlo(scenario: &Scenario, events: &Events, seed: u64, run: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(run.wrapping_mul(2));
-        let mut implemented = Vec::with_capacity(events.list.len());
-        let mut delay = Vec::with_capacity(events.list.len());
-        for e in &events.list {
-            let u: f64 = rng.random();
-            let d = rng.random_range(e.delay.0..=e.delay.1);
-            implemented.push(e.enabled && u < e.probability);
-            delay.push(d);
-        }
+        let Self {
+            implemented, delay, ..
+        } = Self::events_of_run(events, seed, run);
         let mut noise_rng = ChaCha8Rng::seed_from_u64(seed);
         noise_rng.set_stream(run.wrapping_mul(2).wrapping_add(1));
         let cells = scenario.regions.len() * scenario.sectors.len();
@@ -144,6 +137,28 @@ impl Draw {
             implemented,
             delay,
             noise,
+        }
+    }
+}
+
+impl Draw {
+    /// The events of run `run` of a Monte Carlo ensemble, as in [`Draw::monte_carlo`],
+    /// without its demand noise: all that the run's [`Model::event_state`] depends on.
+    pub fn events_of_run(events: &Events, seed: u64, run: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(run.wrapping_mul(2));
+        let mut implemented = Vec::with_capacity(events.list.len());
+        let mut delay = Vec::with_capacity(events.list.len());
+        for e in &events.list {
+            let u: f64 = rng.random();
+            let d = rng.random_range(e.delay.0..=e.delay.1);
+            implemented.push(e.enabled && u < e.probability);
+            delay.push(d);
+        }
+        Self {
+            implemented,
+            delay,
+            noise: Vec::new(),
         }
     }
 }
@@ -251,7 +266,7 @@ impl Model {
 
     /// ρ_k(y) · I_k per event in `year` under `draw`, as f64 bits: all that φ depends
     /// on, and so the key of the PE cost effects.
-    fn event_state(&self, year: i32, draw: &Draw, out: &mut Vec<u64>) {
+    pub(crate) fn event_state(&self, year: i32, draw: &Draw, out: &mut Vec<u64>) {
         out.clear();
         out.extend(self.events.list.iter().enumerate().map(|(k, event)| {
             if draw.implemented[k] {
@@ -260,6 +275,21 @@ impl Model {
                 0.0f64.to_bits()
             }
         }));
+    }
+
+    /// PE flows per entry in year `t` (`year`) of a run whose events have the strengths
+    /// `key` (its [`Model::event_state`] under `draw`) and whose demand has no noise:
+    /// the flows of such a run, bit for bit. Ignored in the base year, which is the data.
+    pub(crate) fn noise_free_flows(
+        &self,
+        t: usize,
+        year: i32,
+        draw: &Draw,
+        key: &[u64],
+        flows: &mut [f64],
+    ) {
+        let costs = (t > 0).then(|| self.pe_costs.get(self, year, draw, key));
+        pe::noise_free_flows(self, t, costs.as_deref(), flows);
     }
 
     /// φ per entry in `year` under `draw` (1 for domestic and uncovered entries).

@@ -72,33 +72,8 @@ pub fn simulate(
                 };
                 level[m] *= growth[m] * shock;
             }
-            let range = market.entries.clone();
-            let Some(price_term) = costs.as_ref().and_then(|c| c.price_term[m]) else {
-                // w = w0, P = 1: flows scale with demand alone; no creation or diversion.
-                for e in range {
-                    flows[e] = st.entries[e].value * level[m];
-                }
-                creation[m] = 0.0;
-                diversion[m] = 0.0;
-                continue;
-            };
-            let costs = costs.as_ref().expect("a price term comes with its costs");
-            let first = costs.first[m];
-            let importer = market.importer;
-            let expenditure_scale = level[m] * price_term;
-            let e_js = market.base_total * expenditure_scale;
-            let (mut imports, mut imports0, mut diverted) = (0.0, 0.0, 0.0);
-            for (i, e) in range.enumerate() {
-                let v = st.entries[e].value;
-                flows[e] = costs.scaled[first + i] * expenditure_scale;
-                if st.entries[e].from != importer {
-                    imports += flows[e];
-                    imports0 += v * level[m];
-                    diverted += (-costs.share_change[first + i] * e_js).max(0.0);
-                }
-            }
-            creation[m] = imports - imports0;
-            diversion[m] = diverted;
+            (creation[m], diversion[m]) =
+                market_flows(model, m, costs.as_deref(), level[m], &mut flows);
         }
         check_range(model, year, &flows, &creation, &diversion)?;
         sink(&YearState {
@@ -113,6 +88,63 @@ pub fn simulate(
         });
     }
     Ok(())
+}
+
+/// Flows of market `m` at demand level L = `level` under `costs` (`None`: costs as in
+/// the base year), written into `flows`; returns the market's creation and diversion.
+fn market_flows(
+    model: &Model,
+    m: usize,
+    costs: Option<&CostEffect>,
+    level: f64,
+    flows: &mut [f64],
+) -> (f64, f64) {
+    let st = &model.structure;
+    let market = &st.markets[m];
+    let range = market.entries.clone();
+    let (Some(costs), Some(price_term)) = (costs, costs.and_then(|c| c.price_term[m])) else {
+        // w = w0, P = 1: flows scale with demand alone; no creation or diversion.
+        for e in range {
+            flows[e] = st.entries[e].value * level;
+        }
+        return (0.0, 0.0);
+    };
+    let first = costs.first[m];
+    let importer = market.importer;
+    let expenditure_scale = level * price_term;
+    let e_js = market.base_total * expenditure_scale;
+    let (mut imports, mut imports0, mut diverted) = (0.0, 0.0, 0.0);
+    for (i, e) in range.enumerate() {
+        let v = st.entries[e].value;
+        flows[e] = costs.scaled[first + i] * expenditure_scale;
+        if st.entries[e].from != importer {
+            imports += flows[e];
+            imports0 += v * level;
+            diverted += (-costs.share_change[first + i] * e_js).max(0.0);
+        }
+    }
+    (imports - imports0, diverted)
+}
+
+/// Flows of every entry in year `t` under `costs` (`None` in the base year) with demand
+/// on its growth path and no noise, exactly as [`simulate`] computes them for a run
+/// without demand noise.
+pub(super) fn noise_free_flows(
+    model: &Model,
+    t: usize,
+    costs: Option<&CostEffect>,
+    flows: &mut [f64],
+) {
+    let s = &model.scenario;
+    for (m, market) in model.structure.markets.iter().enumerate() {
+        let growth = 1.0 + s.growth_rate(market.importer, market.sector);
+        // As in `simulate`: L is multiplied year by year by growth times a shock of 1.
+        let mut level = 1.0;
+        for _ in 0..t {
+            level *= growth * 1.0;
+        }
+        market_flows(model, m, costs, level, flows);
+    }
 }
 
 /// What one year's trade costs do to every market. They depend on the events' strengths
@@ -150,7 +182,13 @@ impl CostCache {
     const MAX_BYTES: usize = 32 * 1024 * 1024;
 
     /// The effect for `key`, the year's [`Model::event_state`].
-    fn get(&self, model: &Model, year: i32, draw: &Draw, key: &[u64]) -> Arc<CostEffect> {
+    pub(super) fn get(
+        &self,
+        model: &Model,
+        year: i32,
+        draw: &Draw,
+        key: &[u64],
+    ) -> Arc<CostEffect> {
         if let Some(hit) = self.map.read().ok().and_then(|m| m.get(key).cloned()) {
             return hit;
         }

@@ -1,10 +1,13 @@
 //! The as-written path and Monte Carlo summaries of every series. SPEC §6.
 //!
 //! Run m draws its numbers from (seed, m) alone, so summaries do not depend on the
-//! number of threads. Percentiles are exact (type 7, NumPy's default): every run's value
-//! of a series is kept while that series is summarised. To bound memory, series are
-//! summarised in chunks; each chunk re-simulates the runs, which is cheap and exactly
-//! reproducible because a run is a pure function of (seed, index).
+//! number of threads. Percentiles are exact (type 7, NumPy's default).
+//!
+//! Series that the year's event strengths fix ([`Plan::fixed_by_events`]) are evaluated
+//! once per distinct strengths and summarised over how many runs have each. For the
+//! others, every run's value of a series is kept while that series is summarised. To bound
+//! memory, those series are summarised in chunks; each chunk re-simulates the runs, which
+//! is cheap and exactly reproducible because a run is a pure function of (seed, index).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 

@@ -143,7 +143,7 @@ impl Draw {
 
 impl Draw {
     /// The events of run `run` of a Monte Carlo ensemble, as in [`Draw::monte_carlo`],
-    /// without its demand noise: all that the run's [`Model::event_state`] depends on.
+    /// without its demand noise: all that the run's event strengths depend on.
     pub fn events_of_run(events: &Events, seed: u64, run: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(run.wrapping_mul(2));

@@ -85,6 +85,33 @@ fn a_second_bundled_scenario_joins_the_comparison() {
 }
 
 #[test]
+fn every_column_shows_the_partner_of_the_first_column() {
+    // The baseline has no agreements, so on its own its default partner would be its
+    // largest supplier (ROW), not the flagship's MoU partner (RUS).
+    let mut harness = app_harness(vec![PathBuf::from(FLAGSHIP)]);
+    harness
+        .get_by_label("Pakistan and partners: baseline 2024")
+        .click();
+    harness.run_ok();
+    harness
+        .get_by_role_and_label(
+            Role::CheckBox,
+            "Compare Pakistan and partners: baseline 2024",
+        )
+        .click();
+    settle(&mut harness);
+    assert_eq!(harness.state().columns.len(), 2);
+    let headlines: Vec<String> = harness
+        .query_all_by_label_contains("PAK imports from")
+        .map(|n| text_of(&n))
+        .collect();
+    assert_eq!(headlines.len(), 2, "{headlines:?}");
+    for h in &headlines {
+        assert!(h.starts_with("PAK imports from RUS"), "{headlines:?}");
+    }
+}
+
+#[test]
 fn the_same_scenario_runs_side_by_side_in_pe_and_ge() {
     let mut harness = app_harness(vec![PathBuf::from(FLAGSHIP)]);
     harness.get_by_label("Add to comparison").click();

@@ -642,6 +642,11 @@ impl CorridorApp {
     /// Brings every column's results up to date with its document and the pickers, and
     /// starts Monte Carlo jobs once the user is not in the middle of a drag.
     pub fn refresh_columns(&mut self, interacting: bool) {
+        let reference = self.columns.iter().find_map(|col| {
+            let doc = self.docs.iter().find(|d| d.path == col.spec.path)?;
+            doc.scenario.as_ref()
+        });
+        self.state.pickers.set_reference(reference);
         for col in &mut self.columns {
             let Some(doc) = self.docs.iter().find(|d| d.path == col.spec.path) else {
                 col.error = Some("the file is not open".into());

@@ -208,6 +208,19 @@ pub struct Pickers {
     pub direction: Direction,
     pub basis: ShareBasis,
     pub ge_measure: GeMeasure,
+    /// What an empty region, partner or bloc means in every column: the defaults of the
+    /// first column's scenario (set each frame, see [`Pickers::set_reference`]), so that
+    /// columns compare the same region and partner even where their own defaults differ.
+    #[serde(skip)]
+    pub reference: Defaults,
+}
+
+/// Region, partner and bloc ids that empty pickers stand for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Defaults {
+    pub region: String,
+    pub partner: String,
+    pub bloc: String,
 }
 
 impl Default for Pickers {
@@ -222,6 +235,7 @@ impl Default for Pickers {
             direction: Direction::Imports,
             basis: ShareBasis::Imports,
             ge_measure: GeMeasure::Welfare,
+            reference: Defaults::default(),
         }
     }
 }
@@ -263,12 +277,34 @@ impl Resolved {
 }
 
 impl Pickers {
+    /// Makes empty pickers mean the defaults of `reference` (the first column's scenario)
+    /// in every column; `None` leaves each scenario its own defaults.
+    pub fn set_reference(&mut self, reference: Option<&Scenario>) {
+        self.reference = Defaults::default();
+        let Some(s) = reference else {
+            return;
+        };
+        let r = self.resolve(s);
+        self.reference = Defaults {
+            region: s.regions[r.region].id.clone(),
+            partner: r
+                .partner
+                .map(|p| s.regions[p].id.clone())
+                .unwrap_or_default(),
+            bloc: r.bloc.map(|b| s.blocs[b].id.clone()).unwrap_or_default(),
+        };
+    }
+
     pub fn resolve(&self, s: &Scenario) -> Resolved {
+        // The picker's id, else the first column's default, else the scenario's own.
+        fn pick<'a>(own: &'a str, reference: &'a str) -> &'a str {
+            if own.is_empty() { reference } else { own }
+        }
         let region = s
-            .region_index(&self.region)
+            .region_index(pick(&self.region, &self.reference.region))
             .unwrap_or_else(|| s.focus_region());
         let partner = s
-            .region_index(&self.partner)
+            .region_index(pick(&self.partner, &self.reference.partner))
             .filter(|&p| p != region)
             .or_else(|| default_partner(s, region));
         let year = if self.year == 0 {
@@ -280,7 +316,7 @@ impl Pickers {
             region,
             partner,
             bloc: s
-                .bloc_index(&self.bloc)
+                .bloc_index(pick(&self.bloc, &self.reference.bloc))
                 .or(if s.blocs.is_empty() { None } else { Some(0) }),
             sector: s.sector_index(&self.sector),
             t: usize::try_from(year - s.base_year).unwrap_or(0),

@@ -875,14 +875,18 @@ fn shares_ui(
     let top = (height * 0.55).max(120.0);
     Plot::new(("shares", index))
         .height(top - 20.0)
-        .legend(Legend::default().position(Corner::RightTop))
+        .legend(
+            Legend::default()
+                .text_style(egui::TextStyle::Small)
+                .position(Corner::RightTop),
+        )
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
         .include_y(0.0)
         .include_y(1.0)
         .include_x(-0.6)
-        .include_x(2.4)
+        .include_x(3.1)
         .x_axis_formatter(move |mark, _| match mark.value {
             v if v.abs() < 1e-9 => base_year.to_string(),
             v if (v - 1.0).abs() < 1e-9 => year.to_string(),
@@ -899,7 +903,11 @@ fn shares_ui(
                     rest.1 += b;
                     continue;
                 }
-                let name = format!("{} — {}", s.regions[partner].id, s.regions[partner].name);
+                let name = format!(
+                    "{} — {}",
+                    s.regions[partner].id,
+                    legend_name(&s.regions[partner].name)
+                );
                 charts.push(stacked(
                     &charts,
                     &name,
@@ -938,33 +946,46 @@ fn shares_ui(
     );
     let xs: Vec<f64> = r.years.iter().map(|&y| f64::from(y)).collect();
     let link = egui::Id::unique(("corridor-x", View::Shares));
+    let bloc_series: Vec<Option<usize>> = (0..s.blocs.len())
+        .map(|b| r.series(&r.key(metric, Partner::Bloc(b), sector)))
+        .collect();
+    let drawn: Vec<&[f64]> = bloc_series
+        .iter()
+        .flatten()
+        .flat_map(|&k| {
+            [2, 4]
+                .into_iter()
+                .filter_map(move |stat| r.stat_of(stat, k))
+        })
+        .chain(bloc_series.iter().flatten().map(|&k| r.path_of(k)))
+        .collect();
     Plot::new(("blocs", index))
         .height((height - top - 30.0).max(100.0))
         .link_axis(link, [true, false])
         .link_cursor(link, [true, false])
-        .legend(Legend::default().position(Corner::LeftTop))
+        .legend(
+            Legend::default()
+                .text_style(egui::TextStyle::Small)
+                .position(quiet_corner(&xs, &drawn, None)),
+        )
         .allow_scroll(false)
         .x_axis_formatter(|mark, _| format!("{:.0}", mark.value))
         .y_axis_formatter(|mark, _| format!("{:.0} %", mark.value * 100.0))
         .show(ui, |pui| {
             for (b, bloc) in s.blocs.iter().enumerate() {
-                let Some(series) = r.series(&r.key(metric, Partner::Bloc(b), sector)) else {
+                let Some(series) = bloc_series[b] else {
                     continue;
                 };
+                let name = legend_name(&bloc.name);
                 let color = PALETTE[(b + 3) % PALETTE.len()];
                 if let (Some(a), Some(c)) = (r.stat_of(2, series), r.stat_of(4, series)) {
                     let (x, a, c) = finite3(&xs, a, c);
                     pui.add(
-                        FilledArea::new(&bloc.name, &x, &a, &c)
-                            .fill_color(color.gamma_multiply(0.25)),
+                        FilledArea::new(&name, &x, &a, &c).fill_color(color.gamma_multiply(0.25)),
                     );
                 }
                 let ys = r.stat_of(3, series).unwrap_or_else(|| r.path_of(series));
-                pui.line(
-                    Line::new(&bloc.name, points(&xs, ys))
-                        .color(color)
-                        .width(2.0),
-                );
+                pui.line(Line::new(&name, points(&xs, ys)).color(color).width(2.0));
             }
             pui.add(
                 VLine::new("chosen year", f64::from(year))
@@ -972,6 +993,17 @@ fn shares_ui(
                     .width(1.0),
             );
         });
+}
+
+/// A name short enough for a legend: without a parenthesis, at most 24 characters.
+fn legend_name(name: &str) -> String {
+    let name = name.split(" (").next().unwrap_or(name).trim();
+    if name.chars().count() <= 24 {
+        name.to_string()
+    } else {
+        let cut: String = name.chars().take(23).collect();
+        format!("{}…", cut.trim_end())
+    }
 }
 
 fn stacked(below: &[BarChart], name: &str, a: f64, b: f64, color: Color32) -> BarChart {

@@ -210,6 +210,8 @@ pub struct Plan {
     sector_entries: Vec<std::ops::Range<usize>>,
     /// How many of the first i keys are all-sector series, for i = 0..=keys.
     all_before: Vec<usize>,
+    /// The exporter of each entry.
+    entry_from: Vec<usize>,
 }
 
 /// A set of metrics.
@@ -361,6 +363,7 @@ impl Plan {
                 })
                 .collect(),
             all_before: Vec::new(),
+            entry_from: st.entries.iter().map(|e| e.from).collect(),
         };
         // Flags are indexed [j * (ns + 1) + s] with s = ns for `all`.
         for e in &st.entries {
@@ -608,42 +611,56 @@ impl Plan {
             || need_top
             || need_blocs
             || need_self;
-        // A market's own sums are kept in locals (its entries are contiguous), in the
-        // order of its entries.
+        // A market's own sums are kept in locals (its entries are contiguous); each
+        // aggregate is a separate pass over the market's entries, in their order, so every
+        // sum adds the same terms in the same order however many aggregates are wanted.
         for market in st.markets.iter().filter(|_| need_entries) {
             let (j, k) = (market.importer, market.sector);
+            let values = &x[market.entries.clone()];
+            let from = &self.entry_from[market.entries.clone()];
             let (mut total, mut domestic, mut imports, mut ssq) = (0.0, 0.0, 0.0, 0.0);
-            let mut top = (f64::NEG_INFINITY, usize::MAX);
-            for e in market.entries.clone() {
-                let v = x[e];
-                let i = st.entries[e].from;
-                if need_all {
-                    sc.all[i * n + j] += v;
-                }
+            for (&v, &i) in values.iter().zip(from) {
                 total += v;
                 if i == j {
                     domestic += v;
-                    continue;
+                } else {
+                    imports += v;
+                    ssq += v * v;
                 }
-                imports += v;
-                ssq += v * v;
-                if v > top.0 {
-                    top = (v, i);
+            }
+            let at = j * w + k;
+            if need_all {
+                for (&v, &i) in values.iter().zip(from) {
+                    sc.all[i * n + j] += v;
                 }
-                if need_exports {
+            }
+            if need_exports {
+                for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
                     sc.exports[i * w + k] += v;
                 }
-                if need_ssq_mkt {
+            }
+            if need_ssq_mkt {
+                for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
                     sc.ssq_mkt[i * w + k] += v * v;
                 }
-                if need_blocs {
+            }
+            if need_blocs {
+                for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
                     for &b in &self.region_blocs[i] {
                         sc.bloc_imports[(b * n + j) * w + k] += v;
                         sc.bloc_imports[(b * n + j) * w + ns] += v;
                     }
                 }
             }
-            let at = j * w + k;
+            if need_top {
+                let mut top = (f64::NEG_INFINITY, usize::MAX);
+                for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
+                    if v > top.0 {
+                        top = (v, i);
+                    }
+                }
+                sc.top[at] = top;
+            }
             if need_self {
                 sc.total[at] = total;
                 sc.domestic[at] = domestic;
@@ -653,9 +670,6 @@ impl Plan {
             }
             if need_ssq_sup {
                 sc.ssq_sup[at] = ssq;
-            }
-            if need_top {
-                sc.top[at] = top;
             }
         }
         // All-sector aggregates from the pair matrix.

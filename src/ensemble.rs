@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::metrics::{Plan, Scratch, SectorSel, SeriesKey};
+use crate::metrics::{ByLevel, Plan, Scratch, SectorSel, SeriesKey};
 use crate::model::{Draw, Model, ModelError};
 
 /// The statistics reported for each series and year, in CSV order.
@@ -261,17 +261,35 @@ fn summarise(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<[Vec<f64>; 6], EnsembleError> {
-    summarise_within(model, plan, selected, options, progress, MAX_TALLY_BYTES)
+    summarise_with(model, plan, selected, options, progress, Shortcuts::ALL)
 }
 
-/// [`summarise`], counting distinct event strengths within `tally_bytes`.
-fn summarise_within(
+/// Which series [`summarise_with`] may summarise without every run's simulated value.
+/// Tests turn them off to compare with the plain way.
+#[derive(Clone, Copy, Debug)]
+struct Shortcuts {
+    /// Memory for counting distinct event strengths ([`summarise_by_state`]); 0: none.
+    tally_bytes: usize,
+    /// Whether series fixed by one market's demand level come from the levels
+    /// ([`summarise_by_level`]).
+    by_level: bool,
+}
+
+impl Shortcuts {
+    const ALL: Shortcuts = Shortcuts {
+        tally_bytes: MAX_TALLY_BYTES,
+        by_level: true,
+    };
+}
+
+/// [`summarise`], taking only the `shortcuts` given.
+fn summarise_with(
     model: &Model,
     plan: &Plan,
     selected: &[usize],
     options: &Options,
     progress: &dyn Progress,
-    tally_bytes: usize,
+    shortcuts: Shortcuts,
 ) -> Result<[Vec<f64>; 6], EnsembleError> {
     let runs = options.runs as usize;
     let t_count = model.scenario.year_count();
@@ -284,7 +302,14 @@ fn summarise_within(
         (0..selected.len()).partition(|&c| plan.fixed_by_events(&plan.keys[selected[c]]));
     if !by_state.is_empty() {
         let series: Vec<usize> = by_state.iter().map(|&c| selected[c]).collect();
-        match summarise_by_state(model, plan, &series, options, progress, tally_bytes)? {
+        match summarise_by_state(
+            model,
+            plan,
+            &series,
+            options,
+            progress,
+            shortcuts.tally_bytes,
+        )? {
             Some(cells) => {
                 for (i, &c) in by_state.iter().enumerate() {
                     for t in 0..t_count {
@@ -296,6 +321,35 @@ fn summarise_within(
             }
             None => {
                 by_run.extend(by_state);
+                by_run.sort_unstable();
+            }
+        }
+    }
+    // Then series one market's demand level fixes, from the levels of every run.
+    let (by_level, rest): (Vec<usize>, Vec<usize>) = by_run.iter().partition(|&&c| {
+        shortcuts.by_level
+            && plan
+                .fixed_by_level(model, &plan.keys[selected[c]])
+                .is_some()
+    });
+    by_run = rest;
+    if !by_level.is_empty() {
+        let series: Vec<ByLevel> = by_level
+            .iter()
+            .filter_map(|&c| plan.fixed_by_level(model, &plan.keys[selected[c]]))
+            .collect();
+        match summarise_by_level(model, plan, &series, options, progress)? {
+            Some(cells) => {
+                for (i, &c) in by_level.iter().enumerate() {
+                    for t in 0..t_count {
+                        for (k, v) in cells[i * t_count + t].into_iter().enumerate() {
+                            stats[k][c * t_count + t] = v;
+                        }
+                    }
+                }
+            }
+            None => {
+                by_run.extend(by_level);
                 by_run.sort_unstable();
             }
         }
@@ -502,6 +556,125 @@ fn summarise_by_state(
     Ok(Some(out))
 }
 
+/// Summaries `[c * years + t]` of `series`, which one market's demand level fixes
+/// ([`Plan::fixed_by_level`]). Every run's levels of those markets are held, a group of
+/// markets at a time within the budget. Per market and year, the series' percentiles are
+/// their values at the levels' order statistics (each is nondecreasing in the level),
+/// and their means add up every run's value in run order, as [`summary`] does: the same
+/// bits as from every run's simulated values. `None` when a value is not finite, so
+/// that those runs are simulated and report why.
+fn summarise_by_level(
+    model: &Model,
+    plan: &Plan,
+    series: &[ByLevel],
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Option<Vec<[f64; 6]>>, EnsembleError> {
+    let runs = options.runs as usize;
+    let t_count = model.scenario.year_count();
+    let market_count = model.structure.markets.len();
+    let mut markets: Vec<usize> = series.iter().map(|s| s.market).collect();
+    markets.sort_unstable();
+    markets.dedup();
+    // The series of each market, as positions in `series`.
+    let mut of_market: Vec<Vec<usize>> = vec![Vec::new(); market_count];
+    for (i, s) in series.iter().enumerate() {
+        of_market[s.market].push(i);
+    }
+    let group = (options.memory_budget / 8 / (runs * t_count).max(1)).clamp(1, markets.len());
+    let mut out = vec![[f64::NAN; 6]; series.len() * t_count];
+    for part in markets.chunks(group) {
+        let width = part.len() * t_count;
+        // levels[r * width + p * t_count + t]: run r's level of market part[p] in year t.
+        let mut levels = vec![0.0; runs * width];
+        levels.par_chunks_mut(width).enumerate().try_for_each_init(
+            || vec![0.0; t_count * market_count],
+            |all, (r, row)| -> Result<(), EnsembleError> {
+                if progress.cancelled() {
+                    return Err(EnsembleError::Cancelled);
+                }
+                let draw =
+                    Draw::monte_carlo(&model.scenario, &model.events, options.seed, r as u64);
+                model.demand_levels(&draw, all);
+                for (p, &m) in part.iter().enumerate() {
+                    for t in 0..t_count {
+                        row[p * t_count + t] = all[t * market_count + m];
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        let levels = &levels;
+        let cells = (0..width)
+            .into_par_iter()
+            .map_init(
+                || {
+                    let flows = vec![0.0; model.structure.entries.len()];
+                    (flows, Vec::with_capacity(runs))
+                },
+                |(flows, keys), cell| {
+                    let (p, t) = (cell / t_count, cell % t_count);
+                    let mine = &of_market[part[p]];
+                    // Means as `Iterator::sum` takes them: from −0, in run order.
+                    let mut sums = vec![-0.0; mine.len()];
+                    keys.clear();
+                    for r in 0..runs {
+                        let level = levels[r * width + cell];
+                        keys.push(order_key(level));
+                        let (creation, diversion) =
+                            model.untouched_market_flows(part[p], level, flows);
+                        for (sum, &i) in sums.iter_mut().zip(mine) {
+                            let v = plan.level_value(model, series[i], flows, creation, diversion);
+                            if !v.is_finite() {
+                                return None;
+                            }
+                            *sum += v;
+                        }
+                    }
+                    // The series' values at each rank the percentiles need.
+                    let key_at = order_statistics(keys);
+                    let ranks: Vec<usize> = percentile_ranks(runs)
+                        .iter()
+                        .flat_map(|&(lo, hi, _)| [lo, hi])
+                        .collect();
+                    let at_rank: Vec<Vec<f64>> = ranks
+                        .iter()
+                        .map(|&r| {
+                            let level = from_order_key(key_at(r));
+                            let (creation, diversion) =
+                                model.untouched_market_flows(part[p], level, flows);
+                            mine.iter()
+                                .map(|&i| {
+                                    plan.level_value(model, series[i], flows, creation, diversion)
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    let mut done = Vec::with_capacity(mine.len());
+                    for (k, (&i, sum)) in mine.iter().zip(sums).enumerate() {
+                        let value = |r: usize| {
+                            let slot = ranks.iter().position(|&x| x == r).unwrap_or(0);
+                            at_rank[slot][k]
+                        };
+                        let p = interpolate(runs, value);
+                        #[allow(clippy::cast_precision_loss)]
+                        let mean = sum / runs as f64;
+                        done.push((i * t_count + t, [mean, p[0], p[1], p[2], p[3], p[4]]));
+                    }
+                    Some(done)
+                },
+            )
+            .collect::<Option<Vec<_>>>();
+        let Some(cells) = cells else {
+            return Ok(None);
+        };
+        for (at, summary) in cells.into_iter().flatten() {
+            out[at] = summary;
+        }
+    }
+    Ok(Some(out))
+}
+
 /// [`summary`] of values given with the number of runs that have each (NaN: none): the
 /// same type-7 percentiles as over the runs' values one by one. The mean is taken from
 /// the smallest value, so that equal values average to exactly that value.
@@ -703,23 +876,34 @@ fn summary_by_keys(values: &[f64], keys: &mut Vec<i64>) -> [f64; 6] {
     let mean = values.iter().sum::<f64>() / n as f64;
     keys.clear();
     keys.extend(values.iter().map(|&v| order_key(v)));
+    let p = percentiles_of_keys(keys);
+    [mean, p[0], p[1], p[2], p[3], p[4]]
+}
+
+/// Type-7 percentiles of the values whose [`order_key`]s are `keys` (not empty; reordered).
+fn percentiles_of_keys(keys: &mut [i64]) -> [f64; 5] {
+    let n = keys.len();
+    let key_at = order_statistics(keys);
+    interpolate(n, |r| from_order_key(key_at(r)))
+}
+
+/// Reorders `keys` so that the returned function gives the key of every rank that
+/// [`percentile_ranks`] names for `keys.len()` (its rank in ascending order).
+fn order_statistics(keys: &mut [i64]) -> impl Fn(usize) -> i64 + '_ {
+    let n = keys.len();
     // Select the lower rank of each percentile; the rank above one is then the smallest
-    // value between it and the next selected rank, which the selection left unordered.
+    // key between it and the next selected rank, which the selection left unordered.
     let mut lower: Vec<usize> = percentile_ranks(n).iter().map(|r| r.0).collect();
     lower.dedup();
     multi_select(keys, &lower, 0);
-    let at = |r: usize| -> f64 {
-        let key = match lower.binary_search(&r) {
-            Ok(_) => keys[r],
-            Err(next) => {
-                let end = lower.get(next).copied().unwrap_or(n);
-                keys[r..end].iter().copied().min().unwrap_or(keys[r])
-            }
-        };
-        from_order_key(key)
-    };
-    let p = interpolate(n, at);
-    [mean, p[0], p[1], p[2], p[3], p[4]]
+    let keys = &*keys;
+    move |r: usize| match lower.binary_search(&r) {
+        Ok(_) => keys[r],
+        Err(next) => {
+            let end = lower.get(next).copied().unwrap_or(n);
+            keys[r..end].iter().copied().min().unwrap_or(keys[r])
+        }
+    }
 }
 
 /// The order of `f64::total_cmp` as integers: a < b exactly when key(a) < key(b).
@@ -861,12 +1045,11 @@ mod tests {
             memory_budget: DEFAULT_MEMORY_BUDGET,
             only: None,
         };
-        let by_state =
-            summarise_within(&model, &plan, &selected, &options, &Silent, MAX_TALLY_BYTES)
-                .expect("runs");
+        let by_state = summarise_with(&model, &plan, &selected, &options, &Silent, Shortcuts::ALL)
+            .expect("runs");
         // No room to count strengths: every series from every run's values.
         let by_run =
-            summarise_within(&model, &plan, &selected, &options, &Silent, 0).expect("runs");
+            summarise_with(&model, &plan, &selected, &options, &Silent, PLAIN).expect("runs");
         let years = model.scenario.year_count();
         let mut differ = 0;
         for k in 0..6 {
@@ -888,5 +1071,107 @@ mod tests {
         }
         // The two ways really differ (in the last bits), so both were taken.
         assert!(differ > 0);
+    }
+
+    /// Every series from every run's simulated values.
+    const PLAIN: Shortcuts = Shortcuts {
+        tally_bytes: 0,
+        by_level: false,
+    };
+
+    #[test]
+    fn only_markets_no_enabled_event_touches_are_fixed_by_their_level() {
+        let (model, plan) = flagship();
+        let s = &model.scenario;
+        let id = |r: &str| s.regions.iter().position(|x| x.id == r).expect("region");
+        let agri = s
+            .sectors
+            .iter()
+            .position(|x| x.id == "agri")
+            .expect("sector");
+        let flow = |from: &str, to: &str| SeriesKey {
+            metric: crate::metrics::Metric::Flow,
+            region: id(from),
+            partner: crate::metrics::Partner::Region(id(to)),
+            sector: SectorSel::One(agri),
+        };
+        // The agriculture MoU changes Pakistan's and Russia's purchases of food, and so
+        // every supplier's share there, Pakistan's own included.
+        for (from, to) in [
+            ("RUS", "PAK"),
+            ("CHN", "PAK"),
+            ("PAK", "PAK"),
+            ("PAK", "RUS"),
+        ] {
+            assert_eq!(
+                plan.fixed_by_level(&model, &flow(from, to)),
+                None,
+                "{from}→{to}"
+            );
+        }
+        // Nothing touches China's food market.
+        let by = plan
+            .fixed_by_level(&model, &flow("RUS", "CHN"))
+            .expect("untouched");
+        let market = &model.structure.markets[by.market];
+        assert_eq!((market.importer, market.sector), (id("CHN"), agri));
+        // All-sector flows and exporter-side series depend on several markets.
+        let all = SeriesKey {
+            sector: SectorSel::All,
+            ..flow("RUS", "CHN")
+        };
+        assert_eq!(plan.fixed_by_level(&model, &all), None);
+        let exports = SeriesKey {
+            metric: crate::metrics::Metric::Exports,
+            partner: crate::metrics::Partner::None,
+            ..flow("RUS", "CHN")
+        };
+        assert_eq!(plan.fixed_by_level(&model, &exports), None);
+    }
+
+    #[test]
+    fn series_fixed_by_a_market_level_give_the_summaries_of_every_run_bit_for_bit() {
+        let (model, plan) = flagship();
+        let selected: Vec<usize> = (0..plan.keys.len())
+            .filter(|&k| plan.fixed_by_level(&model, &plan.keys[k]).is_some())
+            .step_by(3)
+            .collect();
+        assert!(selected.len() > 100, "{}", selected.len());
+        // An odd number of runs, so the percentiles interpolate between two ranks.
+        let options = Options {
+            runs: 301,
+            seed: 5,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            only: None,
+        };
+        let series: Vec<ByLevel> = selected
+            .iter()
+            .filter_map(|&k| plan.fixed_by_level(&model, &plan.keys[k]))
+            .collect();
+        let by_level = summarise_by_level(&model, &plan, &series, &options, &Silent)
+            .expect("runs")
+            .expect("finite values");
+        let by_run =
+            summarise_with(&model, &plan, &selected, &options, &Silent, PLAIN).expect("runs");
+        let years = model.scenario.year_count();
+        let mut varying = 0;
+        for (cell, summary) in by_level.iter().enumerate() {
+            let key = plan.keys[selected[cell / years]];
+            for (k, v) in summary.iter().enumerate() {
+                assert_eq!(v.to_bits(), by_run[k][cell].to_bits(), "{key:?} stat {k}");
+            }
+            varying += usize::from(summary[1] < summary[5]);
+        }
+        // Demand noise spreads most of them: the percentiles are not one value.
+        assert!(varying > by_level.len() / 2, "{varying}");
+        // A budget for one market's levels at a time gives the same summaries.
+        let small = Options {
+            memory_budget: 301 * years * 8,
+            ..options
+        };
+        let grouped = summarise_by_level(&model, &plan, &series, &small, &Silent)
+            .expect("runs")
+            .expect("finite values");
+        assert_eq!(grouped, by_level);
     }
 }

@@ -315,6 +315,41 @@ impl Emit for WriteValues<'_, '_> {
     }
 }
 
+/// A series that one market's demand level fixes ([`Plan::fixed_by_level`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ByLevel {
+    /// Index into [`crate::model::Structure::markets`].
+    pub market: usize,
+    pub value: LevelValue,
+}
+
+/// Which of its market's values a [`ByLevel`] series is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LevelValue {
+    /// The flow of this entry.
+    Flow(usize),
+    Imports,
+    Creation,
+    Diversion,
+}
+
+/// A market's total, domestic purchases, imports and sum of squared imports, from its
+/// entries' flows `values` and exporters `from`, for importer `j`: each summed in the
+/// order of the entries.
+fn market_sums(values: &[f64], from: &[usize], j: usize) -> (f64, f64, f64, f64) {
+    let (mut total, mut domestic, mut imports, mut ssq) = (0.0, 0.0, 0.0, 0.0);
+    for (&v, &i) in values.iter().zip(from) {
+        total += v;
+        if i == j {
+            domestic += v;
+        } else {
+            imports += v;
+            ssq += v * v;
+        }
+    }
+    (total, domestic, imports, ssq)
+}
+
 /// Scratch space for evaluating one year; reuse across years and runs.
 #[derive(Default)]
 pub struct Scratch {
@@ -500,6 +535,71 @@ impl Plan {
             )
     }
 
+    /// How a series' value in a run follows from one market's demand level alone, or
+    /// `None`. In PE, the flows into a market that no event touches are w0 · L
+    /// ([`Model::market_untouched`]), so its flows, its imports and its creation and
+    /// diversion (0) depend on its level L and on nothing else; each is a nondecreasing
+    /// function of L.
+    pub(crate) fn fixed_by_level(&self, model: &Model, key: &SeriesKey) -> Option<ByLevel> {
+        if self.engine != EngineKind::Pe {
+            return None;
+        }
+        let SectorSel::One(k) = key.sector else {
+            return None;
+        };
+        let st = &model.structure;
+        let (importer, entry) = match (key.metric, key.partner) {
+            (Metric::Flow, Partner::Region(j)) => (j, st.entry_index(key.region, j, k)),
+            (Metric::Imports | Metric::Creation | Metric::Diversion, Partner::None) => {
+                (key.region, None)
+            }
+            _ => return None,
+        };
+        let market = st
+            .markets
+            .iter()
+            .position(|m| m.importer == importer && m.sector == k)?;
+        if !model.market_untouched(market) {
+            return None;
+        }
+        let value = match key.metric {
+            Metric::Flow => LevelValue::Flow(entry?),
+            Metric::Imports => LevelValue::Imports,
+            Metric::Creation => LevelValue::Creation,
+            _ => LevelValue::Diversion,
+        };
+        Some(ByLevel { market, value })
+    }
+
+    /// The value of a series [`Plan::fixed_by_level`] from its market's `flows` (the
+    /// whole entry vector; only the market's entries are read) and its creation and
+    /// diversion, with the arithmetic of [`Plan::evaluate`].
+    pub(crate) fn level_value(
+        &self,
+        model: &Model,
+        by: ByLevel,
+        flows: &[f64],
+        creation: f64,
+        diversion: f64,
+    ) -> f64 {
+        let market = &model.structure.markets[by.market];
+        match by.value {
+            LevelValue::Flow(e) => flows[e],
+            LevelValue::Imports => {
+                let range = market.entries.clone();
+                market_sums(
+                    &flows[range.clone()],
+                    &self.entry_from[range],
+                    market.importer,
+                )
+                .2
+            }
+            // Per-sector creation and diversion add up the one market's values from 0.
+            LevelValue::Creation => 0.0 + creation,
+            LevelValue::Diversion => 0.0 + diversion,
+        }
+    }
+
     /// The metrics of the given series, as a mask for [`Plan::evaluate_metrics`].
     pub fn mask_of(&self, series: &[usize]) -> MetricMask {
         MetricMask(
@@ -618,16 +718,7 @@ impl Plan {
             let (j, k) = (market.importer, market.sector);
             let values = &x[market.entries.clone()];
             let from = &self.entry_from[market.entries.clone()];
-            let (mut total, mut domestic, mut imports, mut ssq) = (0.0, 0.0, 0.0, 0.0);
-            for (&v, &i) in values.iter().zip(from) {
-                total += v;
-                if i == j {
-                    domestic += v;
-                } else {
-                    imports += v;
-                    ssq += v * v;
-                }
-            }
+            let (total, domestic, imports, ssq) = market_sums(values, from, j);
             let at = j * w + k;
             if need_all {
                 for (&v, &i) in values.iter().zip(from) {

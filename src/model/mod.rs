@@ -292,6 +292,34 @@ impl Model {
         pe::noise_free_flows(self, t, costs.as_deref(), flows);
     }
 
+    /// Whether no enabled event covers any entry of market `m`, so that in PE its flows
+    /// are w0 · L in every run and year, a function of its demand level alone.
+    pub(crate) fn market_untouched(&self, m: usize) -> bool {
+        self.structure.markets[m].entries.clone().all(|e| {
+            self.cover[self.cover_start[e]..self.cover_start[e + 1]]
+                .iter()
+                .all(|&(k, _)| !self.events.list[k].enabled)
+        })
+    }
+
+    /// The PE demand level of every market in every year of `draw`,
+    /// `[t * markets + m]`, as a run under `draw` has them.
+    pub(crate) fn demand_levels(&self, draw: &Draw, levels: &mut [f64]) {
+        pe::demand_levels(self, draw, levels);
+    }
+
+    /// PE flows of market `m`, which no event touches ([`Model::market_untouched`]), at
+    /// demand level `level`, written into `flows`, with the market's creation and
+    /// diversion: a run's values, bit for bit, in any year its level is `level`.
+    pub(crate) fn untouched_market_flows(
+        &self,
+        m: usize,
+        level: f64,
+        flows: &mut [f64],
+    ) -> (f64, f64) {
+        pe::untouched_market_flows(self, m, level, flows)
+    }
+
     /// φ per entry in `year` under `draw` (1 for domestic and uncovered entries).
     pub fn cost_factors(&self, year: i32, draw: &Draw, phi: &mut [f64]) -> bool {
         let mut any = false;

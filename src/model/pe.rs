@@ -62,15 +62,9 @@ pub fn simulate(
         for (m, market) in st.markets.iter().enumerate() {
             let k = market.sector;
             if t > 0 {
-                // z ~ N(0, v²) from a standard normal draw; on the path there is no noise and
-                // the factor exp(z − v²/2) is exactly 1 (SPEC §3).
-                let shock = if vol[k] > 0.0 && !draw.noise.is_empty() {
-                    let z = vol[k] * draw.noise[(t - 1) * cells + market.importer * st.sectors + k];
-                    (z - vol[k] * vol[k] / 2.0).exp()
-                } else {
-                    1.0
-                };
-                level[m] *= growth[m] * shock;
+                let z = (!draw.noise.is_empty())
+                    .then(|| draw.noise[(t - 1) * cells + market.importer * st.sectors + k]);
+                level[m] = next_level(level[m], growth[m], vol[k], z);
             }
             (creation[m], diversion[m]) =
                 market_flows(model, m, costs.as_deref(), level[m], &mut flows);
@@ -138,13 +132,58 @@ pub(super) fn noise_free_flows(
     let s = &model.scenario;
     for (m, market) in model.structure.markets.iter().enumerate() {
         let growth = 1.0 + s.growth_rate(market.importer, market.sector);
-        // As in `simulate`: L is multiplied year by year by growth times a shock of 1.
-        let mut level = 1.0;
-        for _ in 0..t {
-            level *= growth * 1.0;
-        }
+        let vol = s.sectors[market.sector].volatility;
+        let level = (0..t).fold(1.0, |level, _| next_level(level, growth, vol, None));
         market_flows(model, m, costs, level, flows);
     }
+}
+
+/// L_js(y) from L_js(y − 1): growth g times the demand shock exp(z − v²/2), where
+/// z = v · `noise` for a standard normal draw `noise` (SPEC §3). Without noise (the
+/// path) the shock is exactly 1.
+#[inline]
+fn next_level(level: f64, growth: f64, vol: f64, noise: Option<f64>) -> f64 {
+    let shock = match noise {
+        Some(n) if vol > 0.0 => {
+            let z = vol * n;
+            (z - vol * vol / 2.0).exp()
+        }
+        _ => 1.0,
+    };
+    level * (growth * shock)
+}
+
+/// The demand level of every market in every year of `draw`, `[t * markets + m]`, exactly
+/// as [`simulate`] computes them.
+pub(super) fn demand_levels(model: &Model, draw: &Draw, levels: &mut [f64]) {
+    let s = &model.scenario;
+    let st = &model.structure;
+    let cells = st.regions * st.sectors;
+    let count = st.markets.len();
+    for (m, market) in st.markets.iter().enumerate() {
+        let k = market.sector;
+        let growth = 1.0 + s.growth_rate(market.importer, k);
+        let vol = s.sectors[k].volatility;
+        let mut level = 1.0;
+        levels[m] = level;
+        for t in 1..s.year_count() {
+            let z = (!draw.noise.is_empty())
+                .then(|| draw.noise[(t - 1) * cells + market.importer * st.sectors + k]);
+            level = next_level(level, growth, vol, z);
+            levels[t * count + m] = level;
+        }
+    }
+}
+
+/// The flows of a market that no event touches at demand level `level`, written into
+/// `flows`, with its creation and diversion (both 0), as [`simulate`] computes them.
+pub(super) fn untouched_market_flows(
+    model: &Model,
+    m: usize,
+    level: f64,
+    flows: &mut [f64],
+) -> (f64, f64) {
+    market_flows(model, m, None, level, flows)
 }
 
 /// What one year's trade costs do to every market. They depend on the events' strengths

@@ -3,11 +3,16 @@
 //! Run m draws its numbers from (seed, m) alone, so summaries do not depend on the
 //! number of threads. Percentiles are exact (type 7, NumPy's default).
 //!
-//! Series that the year's event strengths fix ([`Plan::fixed_by_events`]) are evaluated
-//! once per distinct strengths and summarised over how many runs have each. For the
-//! others, every run's value of a series is kept while that series is summarised. To bound
-//! memory, those series are summarised in chunks; each chunk re-simulates the runs, which
-//! is cheap and exactly reproducible because a run is a pure function of (seed, index).
+//! Series are summarised in one of three ways:
+//! - Series that the year's event strengths fix ([`Plan::fixed_by_events`]) are evaluated
+//!   once per distinct strengths and summarised over how many runs have each.
+//! - Series that one market's demand level fixes ([`Plan::fixed_by_level`]) are
+//!   evaluated at the order statistics of the runs' levels, and their means add up every
+//!   run's value; only the levels are held.
+//! - For the others, every run's value of a series is kept while that series is
+//!   summarised. To bound memory, those series are summarised in chunks; each chunk
+//!   re-simulates the runs, which is cheap and exactly reproducible because a run is a
+//!   pure function of (seed, index).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -333,12 +338,15 @@ fn summarise_with(
                 .is_some()
     });
     by_run = rest;
+    let level_series: Vec<ByLevel> = by_level
+        .iter()
+        .filter_map(|&c| plan.fixed_by_level(model, &plan.keys[selected[c]]))
+        .collect();
+    let level_passes = level_groups(&level_series, runs, t_count, options.memory_budget).len();
+    let passes = level_passes + chunk_count(by_run.len(), runs, t_count, options.memory_budget);
+    let counter = Counter::new(progress, (passes * runs) as u64);
     if !by_level.is_empty() {
-        let series: Vec<ByLevel> = by_level
-            .iter()
-            .filter_map(|&c| plan.fixed_by_level(model, &plan.keys[selected[c]]))
-            .collect();
-        match summarise_by_level(model, plan, &series, options, progress)? {
+        match summarise_by_level(model, plan, &level_series, options, &counter)? {
             Some(cells) => {
                 for (i, &c) in by_level.iter().enumerate() {
                     for t in 0..t_count {
@@ -355,17 +363,16 @@ fn summarise_with(
         }
     }
     if by_run.is_empty() {
+        counter.finish();
         return Ok(stats);
     }
     // Per-sector series first, then all-sector ones: a chunk that holds one kind only
     // skips the other's aggregates.
     by_run.sort_by_key(|&c| plan.keys[selected[c]].sector == SectorSel::All);
-    // As few chunks as the budget allows, of equal size: one series' runs are held
-    // together however small the budget.
-    let fit = (options.memory_budget / 8 / (runs * t_count).max(1)).clamp(1, by_run.len());
-    let count = by_run.len().div_ceil(fit).max(1);
+    // As few chunks as the budget allows, of equal size.
+    let count = chunk_count(by_run.len(), runs, t_count, options.memory_budget);
     let chunks: Vec<&[usize]> = by_run.chunks(by_run.len().div_ceil(count).max(1)).collect();
-    let counter = Counter::new(progress, (chunks.len() * runs) as u64);
+    counter.remaining((chunks.len() * runs) as u64);
     // One buffer for every chunk (the first is the largest): allocating and clearing it per
     // chunk would cost a serial pass over the whole budget each time.
     let mut buffer = Vec::new();
@@ -398,7 +405,9 @@ fn summarise_with(
             }
         };
         let width = s_count * t_count;
-        let cells = summarise_cells(width, runs, &mut buffer, &init, &fill, &counter)?;
+        let summarise =
+            |_: usize, values: &[f64], keys: &mut Vec<i64>| summary_by_keys(values, keys);
+        let cells = summarise_cells(width, runs, &mut buffer, &init, &fill, &summarise, &counter)?;
         for (cell, summary) in cells.into_iter().enumerate() {
             let (t, c) = (cell / s_count, cell % s_count);
             for (k, v) in summary.into_iter().enumerate() {
@@ -568,111 +577,121 @@ fn summarise_by_level(
     plan: &Plan,
     series: &[ByLevel],
     options: &Options,
-    progress: &dyn Progress,
+    counter: &Counter<'_>,
 ) -> Result<Option<Vec<[f64; 6]>>, EnsembleError> {
     let runs = options.runs as usize;
     let t_count = model.scenario.year_count();
     let market_count = model.structure.markets.len();
-    let mut markets: Vec<usize> = series.iter().map(|s| s.market).collect();
-    markets.sort_unstable();
-    markets.dedup();
-    // The series of each market, as positions in `series`.
-    let mut of_market: Vec<Vec<usize>> = vec![Vec::new(); market_count];
-    for (i, s) in series.iter().enumerate() {
-        of_market[s.market].push(i);
-    }
-    let group = (options.memory_budget / 8 / (runs * t_count).max(1)).clamp(1, markets.len());
     let mut out = vec![[f64::NAN; 6]; series.len() * t_count];
-    for part in markets.chunks(group) {
-        let width = part.len() * t_count;
-        // levels[r * width + p * t_count + t]: run r's level of market part[p] in year t.
-        let mut levels = vec![0.0; runs * width];
-        levels.par_chunks_mut(width).enumerate().try_for_each_init(
-            || vec![0.0; t_count * market_count],
-            |all, (r, row)| -> Result<(), EnsembleError> {
-                if progress.cancelled() {
-                    return Err(EnsembleError::Cancelled);
+    let mut buffer = Vec::new();
+    for part in level_groups(series, runs, t_count, options.memory_budget) {
+        // The series of each market of the group, as positions in `series`.
+        let mine: Vec<Vec<usize>> = part
+            .iter()
+            .map(|&m| {
+                (0..series.len())
+                    .filter(|&i| series[i].market == m)
+                    .collect()
+            })
+            .collect();
+        // A cell is one market of the group in one year: cell = p * years + t.
+        let init = || vec![0.0; t_count * market_count];
+        let fill = |all: &mut Vec<f64>, r: usize, row: &mut [f64]| {
+            let draw = Draw::monte_carlo(&model.scenario, &model.events, options.seed, r as u64);
+            model.demand_levels(&draw, all);
+            for (p, &m) in part.iter().enumerate() {
+                for t in 0..t_count {
+                    row[p * t_count + t] = all[t * market_count + m];
                 }
-                let draw =
-                    Draw::monte_carlo(&model.scenario, &model.events, options.seed, r as u64);
-                model.demand_levels(&draw, all);
-                for (p, &m) in part.iter().enumerate() {
-                    for t in 0..t_count {
-                        row[p * t_count + t] = all[t * market_count + m];
-                    }
-                }
-                Ok(())
-            },
-        )?;
-        let levels = &levels;
-        let cells = (0..width)
-            .into_par_iter()
-            .map_init(
-                || {
-                    let flows = vec![0.0; model.structure.entries.len()];
-                    (flows, Vec::with_capacity(runs))
-                },
-                |(flows, keys), cell| {
-                    let (p, t) = (cell / t_count, cell % t_count);
-                    let mine = &of_market[part[p]];
-                    // Means as `Iterator::sum` takes them: from −0, in run order.
-                    let mut sums = vec![-0.0; mine.len()];
-                    keys.clear();
-                    for r in 0..runs {
-                        let level = levels[r * width + cell];
-                        keys.push(order_key(level));
-                        let (creation, diversion) =
-                            model.untouched_market_flows(part[p], level, flows);
-                        for (sum, &i) in sums.iter_mut().zip(mine) {
-                            let v = plan.level_value(model, series[i], flows, creation, diversion);
-                            if !v.is_finite() {
-                                return None;
-                            }
-                            *sum += v;
-                        }
-                    }
-                    // The series' values at each rank the percentiles need.
-                    let key_at = order_statistics(keys);
-                    let ranks: Vec<usize> = percentile_ranks(runs)
-                        .iter()
-                        .flat_map(|&(lo, hi, _)| [lo, hi])
-                        .collect();
-                    let at_rank: Vec<Vec<f64>> = ranks
-                        .iter()
-                        .map(|&r| {
-                            let level = from_order_key(key_at(r));
-                            let (creation, diversion) =
-                                model.untouched_market_flows(part[p], level, flows);
-                            mine.iter()
-                                .map(|&i| {
-                                    plan.level_value(model, series[i], flows, creation, diversion)
-                                })
-                                .collect()
-                        })
-                        .collect();
-                    let mut done = Vec::with_capacity(mine.len());
-                    for (k, (&i, sum)) in mine.iter().zip(sums).enumerate() {
-                        let value = |r: usize| {
-                            let slot = ranks.iter().position(|&x| x == r).unwrap_or(0);
-                            at_rank[slot][k]
-                        };
-                        let p = interpolate(runs, value);
-                        #[allow(clippy::cast_precision_loss)]
-                        let mean = sum / runs as f64;
-                        done.push((i * t_count + t, [mean, p[0], p[1], p[2], p[3], p[4]]));
-                    }
-                    Some(done)
-                },
-            )
-            .collect::<Option<Vec<_>>>();
-        let Some(cells) = cells else {
-            return Ok(None);
+            }
+            Ok(())
         };
-        for (at, summary) in cells.into_iter().flatten() {
-            out[at] = summary;
+        let summarise = |cell: usize, levels: &[f64], keys: &mut Vec<i64>| {
+            let (p, t) = (cell / t_count, cell % t_count);
+            let market = part[p];
+            let mut flows = vec![0.0; model.structure.entries.len()];
+            let mut values_at = |level: f64, out: &mut Vec<f64>| {
+                let (creation, diversion) = model.untouched_market_flows(market, level, &mut flows);
+                out.clear();
+                out.extend(
+                    mine[p]
+                        .iter()
+                        .map(|&i| plan.level_value(model, series[i], &flows, creation, diversion)),
+                );
+            };
+            // A level that is not a number leaves that run out; let it be simulated.
+            if levels.len() != runs {
+                return None;
+            }
+            // Means as `Iterator::sum` takes them: from −0, in run order.
+            let mut sums = vec![-0.0; mine[p].len()];
+            let mut values = Vec::with_capacity(mine[p].len());
+            keys.clear();
+            for &level in levels {
+                keys.push(order_key(level));
+                values_at(level, &mut values);
+                for (sum, &v) in sums.iter_mut().zip(&values) {
+                    *sum += v;
+                }
+            }
+            if !sums.iter().all(|s| s.is_finite()) {
+                return None;
+            }
+            // The series' values at each rank the percentiles need.
+            let key_at = order_statistics(keys);
+            let ranks: Vec<usize> = percentile_ranks(runs)
+                .iter()
+                .flat_map(|&(lo, hi, _)| [lo, hi])
+                .collect();
+            let at_rank: Vec<Vec<f64>> = ranks
+                .iter()
+                .map(|&r| {
+                    let mut v = Vec::new();
+                    values_at(from_order_key(key_at(r)), &mut v);
+                    v
+                })
+                .collect();
+            let done = mine[p].iter().zip(sums).enumerate().map(|(k, (&i, sum))| {
+                let p = interpolate(runs, |r| {
+                    at_rank[ranks.iter().position(|&x| x == r).unwrap_or(0)][k]
+                });
+                #[allow(clippy::cast_precision_loss)]
+                let mean = sum / runs as f64;
+                (i * t_count + t, [mean, p[0], p[1], p[2], p[3], p[4]])
+            });
+            Some(done.collect::<Vec<_>>())
+        };
+        let width = part.len() * t_count;
+        let cells = summarise_cells(width, runs, &mut buffer, &init, &fill, &summarise, counter)?;
+        for cell in cells {
+            let Some(cell) = cell else {
+                return Ok(None);
+            };
+            for (at, summary) in cell {
+                out[at] = summary;
+            }
         }
     }
     Ok(Some(out))
+}
+
+/// How many chunks `series` series summarised from every run's value take within
+/// `budget`: one series' runs are held together however small the budget.
+fn chunk_count(series: usize, runs: usize, years: usize, budget: usize) -> usize {
+    if series == 0 {
+        return 0;
+    }
+    let fit = (budget / 8 / (runs * years).max(1)).clamp(1, series);
+    series.div_ceil(fit)
+}
+
+/// The markets of `series`, in groups whose levels for every run and year fit in `budget`.
+fn level_groups(series: &[ByLevel], runs: usize, years: usize, budget: usize) -> Vec<Vec<usize>> {
+    let mut markets: Vec<usize> = series.iter().map(|s| s.market).collect();
+    markets.sort_unstable();
+    markets.dedup();
+    let group = (budget / 8 / (runs * years).max(1)).clamp(1, markets.len().max(1));
+    markets.chunks(group).map(<[usize]>::to_vec).collect()
 }
 
 /// [`summary`] of values given with the number of runs that have each (NaN: none): the
@@ -717,7 +736,7 @@ fn weighted_summary(values: &mut Vec<(f64, u64)>) -> [f64; 6] {
 struct Counter<'a> {
     progress: &'a dyn Progress,
     done: AtomicU64,
-    total: u64,
+    total: AtomicU64,
 }
 
 impl<'a> Counter<'a> {
@@ -725,14 +744,21 @@ impl<'a> Counter<'a> {
         Counter {
             progress,
             done: AtomicU64::new(0),
-            total,
+            total: AtomicU64::new(total),
         }
+    }
+
+    /// Sets the total to what is done plus `more`, once the rest of the work is known.
+    fn remaining(&self, more: u64) {
+        let done = self.done.load(Ordering::Relaxed);
+        self.total.store(done + more, Ordering::Relaxed);
     }
 
     fn tick(&self) {
         let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if d.is_multiple_of(64) || d == self.total {
-            self.progress.advance(d.min(self.total), self.total);
+        let total = self.total.load(Ordering::Relaxed);
+        if d.is_multiple_of(64) || d == total {
+            self.progress.advance(d.min(total), total);
         }
     }
 
@@ -741,7 +767,10 @@ impl<'a> Counter<'a> {
     }
 
     fn finish(&self) {
-        self.progress.advance(self.total, self.total);
+        let total = self.total.load(Ordering::Relaxed);
+        if total > 0 {
+            self.progress.advance(total, total);
+        }
     }
 }
 
@@ -770,23 +799,27 @@ fn interpolate(n: usize, at: impl Fn(usize) -> f64) -> [f64; 5] {
 }
 
 /// Summaries of `width` cells over `runs` runs, holding every value: `fill(state, m, row)`
-/// writes run m's value of each cell (NaN for none).
+/// writes run m's value of each cell (NaN for none), and `summarise(cell, values, keys)`
+/// summarises a cell's values in run order (`keys`: scratch, any contents).
 ///
 /// Values are held in tiles of [`TILE_RUNS`] runs × [`TILE_CELLS`] cells, each contiguous
 /// (4 KiB), and the tiles of a block of runs follow each other. A block of runs is written
 /// by one thread; a group of cells is read tile by tile, one page per tile, where reading
 /// a cell across plain rows of runs would touch a page per run.
-fn summarise_cells<S, I, F>(
+fn summarise_cells<S, I, F, R, Z>(
     width: usize,
     runs: usize,
     buffer: &mut Vec<f64>,
     init: &I,
     fill: &F,
+    summarise: &Z,
     counter: &Counter<'_>,
-) -> Result<Vec<[f64; 6]>, EnsembleError>
+) -> Result<Vec<R>, EnsembleError>
 where
     I: Fn() -> S + Sync,
     F: Fn(&mut S, usize, &mut [f64]) -> Result<(), EnsembleError> + Sync,
+    R: Send,
+    Z: Fn(usize, &[f64], &mut Vec<i64>) -> R + Sync,
 {
     let tile_runs = TILE_RUNS.min(runs.max(1));
     let groups = width.div_ceil(TILE_CELLS);
@@ -847,7 +880,8 @@ where
                 }
                 columns[..cells]
                     .iter()
-                    .map(|col| summary_by_keys(col, keys))
+                    .enumerate()
+                    .map(|(c, col)| summarise(g * TILE_CELLS + c, col, keys))
                     .collect::<Vec<_>>()
             },
         )
@@ -1148,7 +1182,8 @@ mod tests {
             .iter()
             .filter_map(|&k| plan.fixed_by_level(&model, &plan.keys[k]))
             .collect();
-        let by_level = summarise_by_level(&model, &plan, &series, &options, &Silent)
+        let counter = Counter::new(&Silent, 0);
+        let by_level = summarise_by_level(&model, &plan, &series, &options, &counter)
             .expect("runs")
             .expect("finite values");
         let by_run =
@@ -1169,7 +1204,7 @@ mod tests {
             memory_budget: 301 * years * 8,
             ..options
         };
-        let grouped = summarise_by_level(&model, &plan, &series, &small, &Silent)
+        let grouped = summarise_by_level(&model, &plan, &series, &small, &counter)
             .expect("runs")
             .expect("finite values");
         assert_eq!(grouped, by_level);

@@ -794,6 +794,9 @@ impl Plan {
             for (k, sel) in self.sels() {
                 if let SectorSel::One(_) = sel {
                     for e in self.sector_entries[k].clone() {
+                        if emit.skip() {
+                            continue;
+                        }
                         let entry = &st.entries[e];
                         emit.emit(
                             key(Metric::Flow, entry.from, Partner::Region(entry.to), sel),
@@ -804,7 +807,7 @@ impl Plan {
                 } else {
                     for i in 0..n {
                         for j in 0..n {
-                            if self.pair_all[i * n + j] {
+                            if self.pair_all[i * n + j] && !emit.skip() {
                                 emit.emit(
                                     key(Metric::Flow, i, Partner::Region(j), sel),
                                     sc.all[i * n + j],

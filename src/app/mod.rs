@@ -283,7 +283,7 @@ impl CorridorApp {
     }
 
     pub fn doc(&self, path: &Path) -> Option<&OpenScenario> {
-        self.docs.iter().find(|d| d.path == path)
+        doc_at(&self.docs, path)
     }
 
     pub fn selected_doc(&self) -> Option<&OpenScenario> {
@@ -643,12 +643,12 @@ impl CorridorApp {
     /// starts Monte Carlo jobs once the user is not in the middle of a drag.
     pub fn refresh_columns(&mut self, interacting: bool) {
         let reference = self.columns.iter().find_map(|col| {
-            let doc = self.docs.iter().find(|d| d.path == col.spec.path)?;
+            let doc = doc_at(&self.docs, &col.spec.path)?;
             doc.scenario.as_ref()
         });
         self.state.pickers.set_reference(reference);
         for col in &mut self.columns {
-            let Some(doc) = self.docs.iter().find(|d| d.path == col.spec.path) else {
+            let Some(doc) = doc_at(&self.docs, &col.spec.path) else {
                 col.error = Some("the file is not open".into());
                 continue;
             };
@@ -1019,7 +1019,7 @@ impl eframe::App for CorridorApp {
                         .state
                         .selected
                         .as_deref()
-                        .and_then(|p| self.docs.iter().find(|d| d.path == p));
+                        .and_then(|p| doc_at(&self.docs, p));
                     editor::editor_ui(ui, selected, &mut self.actions);
                 });
         }
@@ -1030,9 +1030,7 @@ impl eframe::App for CorridorApp {
 
         egui::CentralPanel::default().show(ui, |ui| {
             let path = self.state.selected.clone();
-            let selected = path
-                .as_deref()
-                .and_then(|p| self.docs.iter().find(|d| d.path == p));
+            let selected = path.as_deref().and_then(|p| doc_at(&self.docs, p));
             views::central_ui(
                 ui,
                 selected,
@@ -1106,4 +1104,9 @@ fn normalise(path: &Path) -> PathBuf {
 
 fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// The open scenario at `path`, if any.
+fn doc_at<'a>(docs: &'a [OpenScenario], path: &Path) -> Option<&'a OpenScenario> {
+    docs.iter().find(|d| d.path == path)
 }

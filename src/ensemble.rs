@@ -315,15 +315,7 @@ fn summarise_with(
             progress,
             shortcuts.tally_bytes,
         )? {
-            Some(cells) => {
-                for (i, &c) in by_state.iter().enumerate() {
-                    for t in 0..t_count {
-                        for (k, v) in cells[i * t_count + t].into_iter().enumerate() {
-                            stats[k][c * t_count + t] = v;
-                        }
-                    }
-                }
-            }
+            Some(cells) => place(&mut stats, &by_state, &cells, t_count),
             None => {
                 by_run.extend(by_state);
                 by_run.sort_unstable();
@@ -347,15 +339,7 @@ fn summarise_with(
     let counter = Counter::new(progress, (passes * runs) as u64);
     if !by_level.is_empty() {
         match summarise_by_level(model, plan, &level_series, options, &counter)? {
-            Some(cells) => {
-                for (i, &c) in by_level.iter().enumerate() {
-                    for t in 0..t_count {
-                        for (k, v) in cells[i * t_count + t].into_iter().enumerate() {
-                            stats[k][c * t_count + t] = v;
-                        }
-                    }
-                }
-            }
+            Some(cells) => place(&mut stats, &by_level, &cells, t_count),
             None => {
                 by_run.extend(by_level);
                 by_run.sort_unstable();
@@ -673,6 +657,18 @@ fn summarise_by_level(
         }
     }
     Ok(Some(out))
+}
+
+/// Puts the summaries `cells[i * years + t]` of the series at positions `at[i]` into
+/// `stats[k][at[i] * years + t]`.
+fn place(stats: &mut [Vec<f64>; 6], at: &[usize], cells: &[[f64; 6]], years: usize) {
+    for (i, &c) in at.iter().enumerate() {
+        for t in 0..years {
+            for (k, &v) in cells[i * years + t].iter().enumerate() {
+                stats[k][c * years + t] = v;
+            }
+        }
+    }
 }
 
 /// How many chunks `series` series summarised from every run's value take within

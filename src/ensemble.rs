@@ -323,17 +323,18 @@ fn summarise_with(
         }
     }
     // Then series one market's demand level fixes, from the levels of every run.
-    let (by_level, rest): (Vec<usize>, Vec<usize>) = by_run.iter().partition(|&&c| {
-        shortcuts.by_level
-            && plan
-                .fixed_by_level(model, &plan.keys[selected[c]])
-                .is_some()
+    let mut by_level = Vec::new();
+    let mut level_series: Vec<ByLevel> = Vec::new();
+    by_run.retain(|&c| {
+        let by = plan
+            .fixed_by_level(model, &plan.keys[selected[c]])
+            .filter(|_| shortcuts.by_level);
+        if let Some(by) = by {
+            by_level.push(c);
+            level_series.push(by);
+        }
+        by.is_none()
     });
-    by_run = rest;
-    let level_series: Vec<ByLevel> = by_level
-        .iter()
-        .filter_map(|&c| plan.fixed_by_level(model, &plan.keys[selected[c]]))
-        .collect();
     let level_passes = level_groups(&level_series, runs, t_count, options.memory_budget).len();
     let passes = level_passes + chunk_count(by_run.len(), runs, t_count, options.memory_budget);
     let counter = Counter::new(progress, (passes * runs) as u64);

@@ -59,24 +59,29 @@ fn moving_a_probability_slider_changes_the_displayed_median() {
     assert!(doc.is_dirty(), "an edit marks the scenario dirty");
 }
 
+/// Opens the bundled scenario `title` from the library and selects it.
+fn select_bundled(harness: &mut Harness<'static, CorridorApp>, title: &str) {
+    harness.get_by_label(title).click();
+    harness.run_ok();
+}
+
+/// Ticks the comparison box of the open scenario `title` and waits for its column.
+fn add_to_comparison(harness: &mut Harness<'static, CorridorApp>, title: &str) {
+    harness
+        .get_by_role_and_label(Role::CheckBox, &format!("Compare {title}"))
+        .click();
+    settle(harness);
+}
+
 #[test]
 fn a_second_bundled_scenario_joins_the_comparison() {
     let mut harness = app_harness(vec![PathBuf::from(FLAGSHIP)]);
-    harness
-        .get_by_label("Pakistan–Russia MoUs, all on schedule")
-        .click();
-    harness.run_ok();
+    select_bundled(&mut harness, "Pakistan–Russia MoUs, all on schedule");
     assert_eq!(
         harness.state().selected_doc().map(|d| d.title()),
         Some("Pakistan–Russia MoUs, all on schedule".to_string())
     );
-    harness
-        .get_by_role_and_label(
-            Role::CheckBox,
-            "Compare Pakistan–Russia MoUs, all on schedule",
-        )
-        .click();
-    settle(&mut harness);
+    add_to_comparison(&mut harness, "Pakistan–Russia MoUs, all on schedule");
     assert_eq!(harness.state().columns.len(), 2);
     let headlines: Vec<_> = harness
         .query_all_by_label_contains("PAK imports from RUS")
@@ -89,17 +94,8 @@ fn every_column_shows_the_partner_of_the_first_column() {
     // The baseline has no agreements, so on its own its default partner would be its
     // largest supplier (ROW), not the flagship's MoU partner (RUS).
     let mut harness = app_harness(vec![PathBuf::from(FLAGSHIP)]);
-    harness
-        .get_by_label("Pakistan and partners: baseline 2024")
-        .click();
-    harness.run_ok();
-    harness
-        .get_by_role_and_label(
-            Role::CheckBox,
-            "Compare Pakistan and partners: baseline 2024",
-        )
-        .click();
-    settle(&mut harness);
+    select_bundled(&mut harness, "Pakistan and partners: baseline 2024");
+    add_to_comparison(&mut harness, "Pakistan and partners: baseline 2024");
     assert_eq!(harness.state().columns.len(), 2);
     let headlines: Vec<String> = harness
         .query_all_by_label_contains("PAK imports from")

@@ -317,7 +317,7 @@ impl Model {
         level: f64,
         flows: &mut [f64],
     ) -> (f64, f64) {
-        pe::untouched_market_flows(self, m, level, flows)
+        pe::market_flows(self, m, None, level, flows)
     }
 
     /// φ per entry in `year` under `draw` (1 for domestic and uncovered entries).

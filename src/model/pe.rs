@@ -86,7 +86,7 @@ pub fn simulate(
 
 /// Flows of market `m` at demand level L = `level` under `costs` (`None`: costs as in
 /// the base year), written into `flows`; returns the market's creation and diversion.
-fn market_flows(
+pub(super) fn market_flows(
     model: &Model,
     m: usize,
     costs: Option<&CostEffect>,
@@ -173,17 +173,6 @@ pub(super) fn demand_levels(model: &Model, draw: &Draw, levels: &mut [f64]) {
             levels[t * count + m] = level;
         }
     }
-}
-
-/// The flows of a market that no event touches at demand level `level`, written into
-/// `flows`, with its creation and diversion (both 0), as [`simulate`] computes them.
-pub(super) fn untouched_market_flows(
-    model: &Model,
-    m: usize,
-    level: f64,
-    flows: &mut [f64],
-) -> (f64, f64) {
-    market_flows(model, m, None, level, flows)
 }
 
 /// What one year's trade costs do to every market. They depend on the events' strengths

@@ -3,22 +3,27 @@
 //! Run m draws its numbers from (seed, m) alone, so summaries do not depend on the
 //! number of threads. Percentiles are exact (type 7, NumPy's default).
 //!
-//! Series are summarised in one of three ways:
+//! Series are summarised in one of four ways:
 //! - Series that the year's event strengths fix ([`Plan::fixed_by_events`]) are evaluated
 //!   once per distinct strengths and summarised over how many runs have each.
-//! - Series that one market's demand level fixes ([`Plan::fixed_by_level`]) are
-//!   evaluated at the order statistics of the runs' levels, and their means add up every
-//!   run's value; only the levels are held.
-//! - For the others, every run's value of a series is kept while that series is
+//! - Series of one market ([`Plan::of_one_market`]) that no event touches depend on its
+//!   demand level alone: they are evaluated at the order statistics of the runs' levels,
+//!   and their means add up every run's value; only the levels are held.
+//! - The other series of one market are summarised from every run's value, but a run
+//!   computes the flows of those markets only.
+//! - For the rest, every run's value of a series is kept while that series is
 //!   summarised. To bound memory, those series are summarised in chunks; each chunk
 //!   re-simulates the runs, which is cheap and exactly reproducible because a run is a
 //!   pure function of (seed, index).
+//!
+//! The base year is the data in every run, so the last two ways evaluate it once.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::metrics::{ByLevel, Plan, Scratch, SectorSel, SeriesKey};
+use crate::metrics::{OneMarket, Plan, Scratch, SectorSel, SeriesKey};
+use crate::model::pe::MarketYear;
 use crate::model::{Draw, Model, ModelError};
 
 /// The statistics reported for each series and year, in CSV order.
@@ -278,12 +283,16 @@ struct Shortcuts {
     /// Whether series fixed by one market's demand level come from the levels
     /// ([`summarise_by_level`]).
     by_level: bool,
+    /// Whether the other series of one market come from runs that compute that market
+    /// alone ([`summarise_by_market`]).
+    by_market: bool,
 }
 
 impl Shortcuts {
     const ALL: Shortcuts = Shortcuts {
         tally_bytes: MAX_TALLY_BYTES,
         by_level: true,
+        by_market: true,
     };
 }
 
@@ -322,32 +331,60 @@ fn summarise_with(
             }
         }
     }
-    // Then series one market's demand level fixes, from the levels of every run.
-    let mut by_level = Vec::new();
-    let mut level_series: Vec<ByLevel> = Vec::new();
+    // Then the series of one market: from the levels of every run where the market's
+    // demand level alone fixes them, else from runs that compute that market alone.
+    let (mut by_level, mut level_series) = (Vec::new(), Vec::new());
+    let (mut by_market, mut market_series) = (Vec::new(), Vec::new());
     by_run.retain(|&c| {
-        let by = plan
-            .fixed_by_level(model, &plan.keys[selected[c]])
-            .filter(|_| shortcuts.by_level);
-        if let Some(by) = by {
+        let Some(one) = plan.of_one_market(model, &plan.keys[selected[c]]) else {
+            return true;
+        };
+        if shortcuts.by_level && model.market_untouched(one.market) {
             by_level.push(c);
-            level_series.push(by);
+            level_series.push(one);
+        } else if shortcuts.by_market {
+            by_market.push(c);
+            market_series.push(one);
+        } else {
+            return true;
         }
-        by.is_none()
+        false
     });
-    let level_passes = level_groups(&level_series, runs, t_count, options.memory_budget).len();
-    let passes = level_passes + chunk_count(by_run.len(), runs, t_count, options.memory_budget);
+    let budget = options.memory_budget;
+    // The base year is the data in every run: series summarised from every run's value
+    // hold the later years only.
+    let later = t_count - 1;
+    let passes = level_groups(&level_series, runs, t_count, budget).len()
+        + chunk_count(market_series.len(), runs, later, budget)
+        + chunk_count(by_run.len(), runs, later, budget);
     let counter = Counter::new(progress, (passes * runs) as u64);
     if !by_level.is_empty() {
         match summarise_by_level(model, plan, &level_series, options, &counter)? {
             Some(cells) => place(&mut stats, &by_level, &cells, t_count),
-            None => {
-                by_run.extend(by_level);
-                by_run.sort_unstable();
-            }
+            None => by_run.extend(by_level),
         }
     }
-    if by_run.is_empty() {
+    if !by_market.is_empty() && later > 0 {
+        match summarise_by_market(model, plan, &market_series, options, &counter)? {
+            Some(cells) => place(&mut stats, &by_market, &cells, t_count),
+            None => by_run.append(&mut by_market),
+        }
+    }
+    by_run.sort_unstable();
+    let base = base_year_values(model, plan, progress)?;
+    let mut keys = Vec::with_capacity(runs);
+    for &c in by_run.iter().chain(&by_market) {
+        let v = base[selected[c]];
+        let values = if v.is_nan() {
+            Vec::new()
+        } else {
+            vec![v; runs]
+        };
+        for (k, s) in summary_by_keys(&values, &mut keys).into_iter().enumerate() {
+            stats[k][c * t_count] = s;
+        }
+    }
+    if by_run.is_empty() || later == 0 {
         counter.finish();
         return Ok(stats);
     }
@@ -355,7 +392,7 @@ fn summarise_with(
     // skips the other's aggregates.
     by_run.sort_by_key(|&c| plan.keys[selected[c]].sector == SectorSel::All);
     // As few chunks as the budget allows, of equal size.
-    let count = chunk_count(by_run.len(), runs, t_count, options.memory_budget);
+    let count = chunk_count(by_run.len(), runs, later, options.memory_budget);
     let chunks: Vec<&[usize]> = by_run.chunks(by_run.len().div_ceil(count).max(1)).collect();
     counter.remaining((chunks.len() * runs) as u64);
     // One buffer for every chunk (the first is the largest): allocating and clearing it per
@@ -367,8 +404,8 @@ fn summarise_with(
         let range =
             series.iter().min().copied().unwrap_or(0)..series.iter().max().map_or(0, |&m| m + 1);
         let s_count = series.len();
-        // A run's row is year-major, `row[t * s_count + c]`, so each year's values are
-        // copied in one contiguous run.
+        // A run's row is year-major, `row[(t - 1) * s_count + c]` from the year after the
+        // base year on, so each year's values are copied in one contiguous run.
         let init = || (Scratch::default(), vec![0.0; plan.keys.len()]);
         let fill = |(scratch, year_values): &mut (Scratch, Vec<f64>),
                     m: usize,
@@ -377,8 +414,11 @@ fn summarise_with(
             let draw = Draw::monte_carlo(&model.scenario, &model.events, options.seed, m as u64);
             let stop = || progress.cancelled();
             let sink = &mut |state: &crate::model::YearState<'_>| {
+                if state.t == 0 {
+                    return;
+                }
                 plan.evaluate_range(model, state, scratch, year_values, mask, range.clone());
-                let out = &mut row[state.t * s_count..(state.t + 1) * s_count];
+                let out = &mut row[(state.t - 1) * s_count..state.t * s_count];
                 for (slot, &k) in out.iter_mut().zip(&series) {
                     *slot = year_values[k];
                 }
@@ -389,12 +429,12 @@ fn summarise_with(
                 Err(e) => Err(e.into()),
             }
         };
-        let width = s_count * t_count;
+        let width = s_count * later;
         let summarise =
             |_: usize, values: &[f64], keys: &mut Vec<i64>| summary_by_keys(values, keys);
         let cells = summarise_cells(width, runs, &mut buffer, &init, &fill, &summarise, &counter)?;
         for (cell, summary) in cells.into_iter().enumerate() {
-            let (t, c) = (cell / s_count, cell % s_count);
+            let (t, c) = (cell / s_count + 1, cell % s_count);
             for (k, v) in summary.into_iter().enumerate() {
                 stats[k][chunk[c] * t_count + t] = v;
             }
@@ -402,6 +442,32 @@ fn summarise_with(
     }
     counter.finish();
     Ok(stats)
+}
+
+/// Every series' value in the base year. The base year is the data, with no event and
+/// no demand shock (SPEC §2), so its values are the same in every run and are evaluated
+/// once (on the path, whose base year is every run's).
+fn base_year_values(
+    model: &Model,
+    plan: &Plan,
+    progress: &dyn Progress,
+) -> Result<Vec<f64>, EnsembleError> {
+    let mut values = vec![f64::NAN; plan.keys.len()];
+    let draw = Draw::as_written(&model.events);
+    let done = std::cell::Cell::new(false);
+    let mut scratch = Scratch::default();
+    let sink = &mut |state: &crate::model::YearState<'_>| {
+        plan.evaluate(model, state, &mut scratch, &mut values, None);
+        done.set(true);
+    };
+    // Stop once the base year is evaluated.
+    match model.simulate_until(&draw, sink, &|| done.get() || progress.cancelled()) {
+        Ok(()) => {}
+        Err(ModelError::Stopped) if done.get() => {}
+        Err(ModelError::Stopped) => return Err(EnsembleError::Cancelled),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(values)
 }
 
 /// Memory allowed for counting the distinct event strengths of each year over the runs
@@ -550,8 +616,9 @@ fn summarise_by_state(
     Ok(Some(out))
 }
 
-/// Summaries `[c * years + t]` of `series`, which one market's demand level fixes
-/// ([`Plan::fixed_by_level`]). Every run's levels of those markets are held, a group of
+/// Summaries `[c * years + t]` of `series`: series of one market
+/// ([`Plan::of_one_market`]) that no event touches ([`Model::market_untouched`]), so its
+/// demand level fixes them. Every run's levels of those markets are held, a group of
 /// markets at a time within the budget. Per market and year, the series' percentiles are
 /// their values at the levels' order statistics (each is nondecreasing in the level),
 /// and their means add up every run's value in run order, as [`summary`] does: the same
@@ -560,7 +627,7 @@ fn summarise_by_state(
 fn summarise_by_level(
     model: &Model,
     plan: &Plan,
-    series: &[ByLevel],
+    series: &[OneMarket],
     options: &Options,
     counter: &Counter<'_>,
 ) -> Result<Option<Vec<[f64; 6]>>, EnsembleError> {
@@ -660,6 +727,75 @@ fn summarise_by_level(
     Ok(Some(out))
 }
 
+/// Summaries `[c * years + t]` of `series`, each of which one market's flows fix
+/// ([`Plan::of_one_market`]), for the years after the base year (the base year's are left
+/// NaN). Every run's values are held, as for any series, but a run computes the flows of
+/// these series' markets only, a group of series at a time within the budget. `None`
+/// when a value is not finite, so that those runs are simulated in full and report why.
+fn summarise_by_market(
+    model: &Model,
+    plan: &Plan,
+    series: &[OneMarket],
+    options: &Options,
+    counter: &Counter<'_>,
+) -> Result<Option<Vec<[f64; 6]>>, EnsembleError> {
+    let runs = options.runs as usize;
+    let t_count = model.scenario.year_count();
+    let later = t_count - 1;
+    let mut out = vec![[f64::NAN; 6]; series.len() * t_count];
+    // Positions in `series`, by market, so that each group computes few markets.
+    let mut order: Vec<usize> = (0..series.len()).collect();
+    order.sort_by_key(|&i| series[i].market);
+    let count = chunk_count(series.len(), runs, later, options.memory_budget);
+    let overflow = AtomicBool::new(false);
+    let mut buffer = Vec::new();
+    for part in order.chunks(series.len().div_ceil(count).max(1)) {
+        // The group's markets, and the positions in `part` of each one's series.
+        let mut markets: Vec<usize> = Vec::new();
+        let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
+        for (c, &i) in part.iter().enumerate() {
+            if markets.last() == Some(&series[i].market) {
+                if let Some(span) = spans.last_mut() {
+                    span.end = c + 1;
+                }
+            } else {
+                markets.push(series[i].market);
+                spans.push(c..c + 1);
+            }
+        }
+        let s_count = part.len();
+        let init = || vec![0.0; model.structure.entries.len()];
+        // A run's row is year-major from the year after the base year on.
+        let fill = |flows: &mut Vec<f64>, r: usize, row: &mut [f64]| {
+            let draw = Draw::monte_carlo(&model.scenario, &model.events, options.seed, r as u64);
+            let sink = &mut |y: &MarketYear<'_>| {
+                for c in spans[y.p].clone() {
+                    let v =
+                        plan.level_value(model, series[part[c]], y.flows, y.creation, y.diversion);
+                    if !v.is_finite() {
+                        overflow.store(true, Ordering::Relaxed);
+                    }
+                    row[(y.t - 1) * s_count + c] = v;
+                }
+            };
+            model.market_years(&draw, &markets, flows, sink);
+            Ok(())
+        };
+        let summarise =
+            |_: usize, values: &[f64], keys: &mut Vec<i64>| summary_by_keys(values, keys);
+        let width = s_count * later;
+        let cells = summarise_cells(width, runs, &mut buffer, &init, &fill, &summarise, counter)?;
+        if overflow.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        for (cell, summary) in cells.into_iter().enumerate() {
+            let (t, c) = (cell / s_count + 1, cell % s_count);
+            out[part[c] * t_count + t] = summary;
+        }
+    }
+    Ok(Some(out))
+}
+
 /// Puts the summaries `cells[i * years + t]` of the series at positions `at[i]` into
 /// `stats[k][at[i] * years + t]`.
 fn place(stats: &mut [Vec<f64>; 6], at: &[usize], cells: &[[f64; 6]], years: usize) {
@@ -683,7 +819,7 @@ fn chunk_count(series: usize, runs: usize, years: usize, budget: usize) -> usize
 }
 
 /// The markets of `series`, in groups whose levels for every run and year fit in `budget`.
-fn level_groups(series: &[ByLevel], runs: usize, years: usize, budget: usize) -> Vec<Vec<usize>> {
+fn level_groups(series: &[OneMarket], runs: usize, years: usize, budget: usize) -> Vec<Vec<usize>> {
     let mut markets: Vec<usize> = series.iter().map(|s| s.market).collect();
     markets.sort_unstable();
     markets.dedup();
@@ -1108,7 +1244,89 @@ mod tests {
     const PLAIN: Shortcuts = Shortcuts {
         tally_bytes: 0,
         by_level: false,
+        by_market: false,
     };
+
+    /// [`Plan::of_one_market`] where the market's demand level alone fixes the series.
+    fn fixed_by_level(plan: &Plan, model: &Model, key: &SeriesKey) -> Option<OneMarket> {
+        plan.of_one_market(model, key)
+            .filter(|one| model.market_untouched(one.market))
+    }
+
+    #[test]
+    fn series_of_one_touched_market_give_the_summaries_of_every_run_bit_for_bit() {
+        let (model, plan) = flagship();
+        // The flows, imports, creation and diversion of the markets the MoUs touch.
+        let selected: Vec<usize> = (0..plan.keys.len())
+            .filter(|&k| {
+                plan.of_one_market(&model, &plan.keys[k])
+                    .is_some_and(|one| !model.market_untouched(one.market))
+            })
+            .collect();
+        assert!(selected.len() > 100, "{}", selected.len());
+        let options = Options {
+            runs: 301,
+            seed: 9,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            only: None,
+        };
+        let series: Vec<OneMarket> = selected
+            .iter()
+            .filter_map(|&k| plan.of_one_market(&model, &plan.keys[k]))
+            .collect();
+        let counter = Counter::new(&Silent, 0);
+        let by_market = summarise_by_market(&model, &plan, &series, &options, &counter)
+            .expect("runs")
+            .expect("finite values");
+        let by_run =
+            summarise_with(&model, &plan, &selected, &options, &Silent, PLAIN).expect("runs");
+        let years = model.scenario.year_count();
+        let mut varying = 0;
+        for (cell, summary) in by_market.iter().enumerate() {
+            let key = plan.keys[selected[cell / years]];
+            if cell % years == 0 {
+                // The base year is left to the caller.
+                assert!(summary.iter().all(|v| v.is_nan()), "{key:?}");
+                continue;
+            }
+            for (k, v) in summary.iter().enumerate() {
+                assert_eq!(v.to_bits(), by_run[k][cell].to_bits(), "{key:?} stat {k}");
+            }
+            varying += usize::from(summary[1] < summary[5]);
+        }
+        assert!(varying > by_market.len() / 2, "{varying}");
+        // Taken as one of the ways, base year included, it gives the same summaries.
+        let shortcut = Shortcuts {
+            by_market: true,
+            ..PLAIN
+        };
+        let whole =
+            summarise_with(&model, &plan, &selected, &options, &Silent, shortcut).expect("runs");
+        assert_eq!(
+            whole.map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()),
+            by_run.map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        );
+        // A budget for one series at a time gives the same summaries.
+        let small = Options {
+            memory_budget: 301 * (years - 1) * 8,
+            ..options
+        };
+        let grouped = summarise_by_market(&model, &plan, &series, &small, &counter)
+            .expect("runs")
+            .expect("finite values");
+        assert_eq!(
+            grouped
+                .iter()
+                .flatten()
+                .map(|x| x.to_bits())
+                .collect::<Vec<_>>(),
+            by_market
+                .iter()
+                .flatten()
+                .map(|x| x.to_bits())
+                .collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn only_markets_no_enabled_event_touches_are_fixed_by_their_level() {
@@ -1135,15 +1353,13 @@ mod tests {
             ("PAK", "RUS"),
         ] {
             assert_eq!(
-                plan.fixed_by_level(&model, &flow(from, to)),
+                fixed_by_level(&plan, &model, &flow(from, to)),
                 None,
                 "{from}→{to}"
             );
         }
         // Nothing touches China's food market.
-        let by = plan
-            .fixed_by_level(&model, &flow("RUS", "CHN"))
-            .expect("untouched");
+        let by = fixed_by_level(&plan, &model, &flow("RUS", "CHN")).expect("untouched");
         let market = &model.structure.markets[by.market];
         assert_eq!((market.importer, market.sector), (id("CHN"), agri));
         // All-sector flows and exporter-side series depend on several markets.
@@ -1151,20 +1367,20 @@ mod tests {
             sector: SectorSel::All,
             ..flow("RUS", "CHN")
         };
-        assert_eq!(plan.fixed_by_level(&model, &all), None);
+        assert_eq!(fixed_by_level(&plan, &model, &all), None);
         let exports = SeriesKey {
             metric: crate::metrics::Metric::Exports,
             partner: crate::metrics::Partner::None,
             ..flow("RUS", "CHN")
         };
-        assert_eq!(plan.fixed_by_level(&model, &exports), None);
+        assert_eq!(fixed_by_level(&plan, &model, &exports), None);
     }
 
     #[test]
     fn series_fixed_by_a_market_level_give_the_summaries_of_every_run_bit_for_bit() {
         let (model, plan) = flagship();
         let selected: Vec<usize> = (0..plan.keys.len())
-            .filter(|&k| plan.fixed_by_level(&model, &plan.keys[k]).is_some())
+            .filter(|&k| fixed_by_level(&plan, &model, &plan.keys[k]).is_some())
             .step_by(3)
             .collect();
         assert!(selected.len() > 100, "{}", selected.len());
@@ -1175,9 +1391,9 @@ mod tests {
             memory_budget: DEFAULT_MEMORY_BUDGET,
             only: None,
         };
-        let series: Vec<ByLevel> = selected
+        let series: Vec<OneMarket> = selected
             .iter()
-            .filter_map(|&k| plan.fixed_by_level(&model, &plan.keys[k]))
+            .filter_map(|&k| fixed_by_level(&plan, &model, &plan.keys[k]))
             .collect();
         let counter = Counter::new(&Silent, 0);
         let by_level = summarise_by_level(&model, &plan, &series, &options, &counter)

@@ -315,17 +315,17 @@ impl Emit for WriteValues<'_, '_> {
     }
 }
 
-/// A series that one market's demand level fixes ([`Plan::fixed_by_level`]).
+/// A series that one market's flows fix ([`Plan::of_one_market`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ByLevel {
+pub(crate) struct OneMarket {
     /// Index into [`crate::model::Structure::markets`].
     pub market: usize,
-    pub value: LevelValue,
+    pub value: MarketValue,
 }
 
-/// Which of its market's values a [`ByLevel`] series is.
+/// Which of its market's values a [`OneMarket`] series is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LevelValue {
+pub(crate) enum MarketValue {
     /// The flow of this entry.
     Flow(usize),
     Imports,
@@ -535,12 +535,11 @@ impl Plan {
             )
     }
 
-    /// How a series' value in a run follows from one market's demand level alone, or
-    /// `None`. In PE, the flows into a market that no event touches are w0 · L
-    /// ([`Model::market_untouched`]), so its flows, its imports and its creation and
-    /// diversion (0) depend on its level L and on nothing else; each is a nondecreasing
-    /// function of L.
-    pub(crate) fn fixed_by_level(&self, model: &Model, key: &SeriesKey) -> Option<ByLevel> {
+    /// Which market's flows a series' value in a run follows from alone, or `None`. In
+    /// PE, the flows into one market (importer j, sector s), its imports and its creation
+    /// and diversion depend on that market's demand level L and on the events that touch
+    /// it, and on nothing else.
+    pub(crate) fn of_one_market(&self, model: &Model, key: &SeriesKey) -> Option<OneMarket> {
         if self.engine != EngineKind::Pe {
             return None;
         }
@@ -559,33 +558,30 @@ impl Plan {
             .markets
             .iter()
             .position(|m| m.importer == importer && m.sector == k)?;
-        if !model.market_untouched(market) {
-            return None;
-        }
         let value = match key.metric {
-            Metric::Flow => LevelValue::Flow(entry?),
-            Metric::Imports => LevelValue::Imports,
-            Metric::Creation => LevelValue::Creation,
-            _ => LevelValue::Diversion,
+            Metric::Flow => MarketValue::Flow(entry?),
+            Metric::Imports => MarketValue::Imports,
+            Metric::Creation => MarketValue::Creation,
+            _ => MarketValue::Diversion,
         };
-        Some(ByLevel { market, value })
+        Some(OneMarket { market, value })
     }
 
-    /// The value of a series [`Plan::fixed_by_level`] from its market's `flows` (the
+    /// The value of a series [`Plan::of_one_market`] from its market's `flows` (the
     /// whole entry vector; only the market's entries are read) and its creation and
     /// diversion, with the arithmetic of [`Plan::evaluate`].
     pub(crate) fn level_value(
         &self,
         model: &Model,
-        by: ByLevel,
+        by: OneMarket,
         flows: &[f64],
         creation: f64,
         diversion: f64,
     ) -> f64 {
         let market = &model.structure.markets[by.market];
         match by.value {
-            LevelValue::Flow(e) => flows[e],
-            LevelValue::Imports => {
+            MarketValue::Flow(e) => flows[e],
+            MarketValue::Imports => {
                 let range = market.entries.clone();
                 market_sums(
                     &flows[range.clone()],
@@ -595,8 +591,8 @@ impl Plan {
                 .2
             }
             // Per-sector creation and diversion add up the one market's values from 0.
-            LevelValue::Creation => 0.0 + creation,
-            LevelValue::Diversion => 0.0 + diversion,
+            MarketValue::Creation => 0.0 + creation,
+            MarketValue::Diversion => 0.0 + diversion,
         }
     }
 

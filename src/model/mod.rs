@@ -320,6 +320,19 @@ impl Model {
         pe::market_flows(self, m, None, level, flows)
     }
 
+    /// PE flows of the markets `markets` in every year after the base year of a run under
+    /// `draw`, bit for bit as the run has them, computing only those markets:
+    /// `sink` gets each year's outputs of each market.
+    pub(crate) fn market_years(
+        &self,
+        draw: &Draw,
+        markets: &[usize],
+        flows: &mut [f64],
+        sink: &mut dyn FnMut(&pe::MarketYear<'_>),
+    ) {
+        pe::simulate_markets(self, draw, markets, flows, sink);
+    }
+
     /// φ per entry in `year` under `draw` (1 for domestic and uncovered entries).
     pub fn cost_factors(&self, year: i32, draw: &Draw, phi: &mut [f64]) -> bool {
         let mut any = false;

@@ -84,6 +84,55 @@ pub fn simulate(
     Ok(())
 }
 
+/// One market's outputs in one year of a run, from [`simulate_markets`].
+pub struct MarketYear<'a> {
+    /// Year index (1 is the year after the base year).
+    pub t: usize,
+    /// Position of the market in the list asked for.
+    pub p: usize,
+    /// Flows per entry; only the market's own entries are current.
+    pub flows: &'a [f64],
+    pub creation: f64,
+    pub diversion: f64,
+}
+
+/// The flows of the markets `markets` in every year after the base year under `draw`,
+/// exactly as [`simulate`] computes them: `sink` gets each year's outputs of market
+/// `markets[p]`. Only these markets' levels and flows are computed.
+pub(super) fn simulate_markets(
+    model: &Model,
+    draw: &Draw,
+    markets: &[usize],
+    flows: &mut [f64],
+    sink: &mut dyn FnMut(&MarketYear<'_>),
+) {
+    let s = &model.scenario;
+    let st = &model.structure;
+    let cells = st.regions * st.sectors;
+    let mut level = vec![1.0; markets.len()];
+    let mut state = Vec::with_capacity(model.events.list.len());
+    for (t, year) in s.years().enumerate().skip(1) {
+        model.event_state(year, draw, &mut state);
+        let costs = model.pe_costs.get(model, year, draw, &state);
+        for (p, &m) in markets.iter().enumerate() {
+            let market = &st.markets[m];
+            let k = market.sector;
+            let z = (!draw.noise.is_empty())
+                .then(|| draw.noise[(t - 1) * cells + market.importer * st.sectors + k]);
+            let growth = 1.0 + s.growth_rate(market.importer, k);
+            level[p] = next_level(level[p], growth, s.sectors[k].volatility, z);
+            let (creation, diversion) = market_flows(model, m, Some(&*costs), level[p], flows);
+            sink(&MarketYear {
+                t,
+                p,
+                flows,
+                creation,
+                diversion,
+            });
+        }
+    }
+}
+
 /// Flows of market `m` at demand level L = `level` under `costs` (`None`: costs as in
 /// the base year), written into `flows`; returns the market's creation and diversion.
 pub(super) fn market_flows(

@@ -286,6 +286,9 @@ struct Shortcuts {
     /// Whether the other series of one market come from runs that compute that market
     /// alone ([`summarise_by_market`]).
     by_market: bool,
+    /// Whether series that follow from other held series are derived from them rather
+    /// than held ([`Derivation`]).
+    derive: bool,
 }
 
 impl Shortcuts {
@@ -293,6 +296,7 @@ impl Shortcuts {
         tally_bytes: MAX_TALLY_BYTES,
         by_level: true,
         by_market: true,
+        derive: true,
     };
 }
 
@@ -388,60 +392,301 @@ fn summarise_with(
         counter.finish();
         return Ok(stats);
     }
+    let mut buffer = Vec::new();
+    if let Some(d) = shortcuts
+        .derive
+        .then(|| Derivation::new(plan, selected, &by_run, runs, later, budget))
+        .flatten()
+    {
+        counter.remaining(runs as u64);
+        d.summarise(model, plan, options, &counter, &mut buffer, &mut stats)?;
+        counter.finish();
+        return Ok(stats);
+    }
     // Per-sector series first, then all-sector ones: a chunk that holds one kind only
     // skips the other's aggregates.
     by_run.sort_by_key(|&c| plan.keys[selected[c]].sector == SectorSel::All);
     // As few chunks as the budget allows, of equal size.
-    let count = chunk_count(by_run.len(), runs, later, options.memory_budget);
+    let count = chunk_count(by_run.len(), runs, later, budget);
     let chunks: Vec<&[usize]> = by_run.chunks(by_run.len().div_ceil(count).max(1)).collect();
     counter.remaining((chunks.len() * runs) as u64);
     // One buffer for every chunk (the first is the largest): allocating and clearing it per
     // chunk would cost a serial pass over the whole budget each time.
-    let mut buffer = Vec::new();
     for chunk in chunks {
         let series: Vec<usize> = chunk.iter().map(|&c| selected[c]).collect();
-        let mask = plan.mask_of(&series);
-        let range =
-            series.iter().min().copied().unwrap_or(0)..series.iter().max().map_or(0, |&m| m + 1);
-        let s_count = series.len();
-        // A run's row is year-major, `row[(t - 1) * s_count + c]` from the year after the
-        // base year on, so each year's values are copied in one contiguous run.
-        let init = || (Scratch::default(), vec![0.0; plan.keys.len()]);
-        let fill = |(scratch, year_values): &mut (Scratch, Vec<f64>),
-                    m: usize,
-                    row: &mut [f64]|
-         -> Result<(), EnsembleError> {
-            let draw = Draw::monte_carlo(&model.scenario, &model.events, options.seed, m as u64);
-            let stop = || progress.cancelled();
-            let sink = &mut |state: &crate::model::YearState<'_>| {
-                if state.t == 0 {
-                    return;
+        let cells = hold_runs(model, plan, &series, options, &counter, &mut buffer)?;
+        for (c, &at) in chunk.iter().enumerate() {
+            for t in 1..t_count {
+                for (k, &v) in cells[(t - 1) * series.len() + c].iter().enumerate() {
+                    stats[k][at * t_count + t] = v;
                 }
-                plan.evaluate_range(model, state, scratch, year_values, mask, range.clone());
-                let out = &mut row[(state.t - 1) * s_count..state.t * s_count];
-                for (slot, &k) in out.iter_mut().zip(&series) {
-                    *slot = year_values[k];
-                }
-            };
-            match model.simulate_until(&draw, sink, &stop) {
-                Ok(()) => Ok(()),
-                Err(ModelError::Stopped) => Err(EnsembleError::Cancelled),
-                Err(e) => Err(e.into()),
-            }
-        };
-        let width = s_count * later;
-        let summarise =
-            |_: usize, values: &[f64], keys: &mut Vec<i64>| summary_by_keys(values, keys);
-        let cells = summarise_cells(width, runs, &mut buffer, &init, &fill, &summarise, &counter)?;
-        for (cell, summary) in cells.into_iter().enumerate() {
-            let (t, c) = (cell / s_count + 1, cell % s_count);
-            for (k, v) in summary.into_iter().enumerate() {
-                stats[k][chunk[c] * t_count + t] = v;
             }
         }
     }
     counter.finish();
     Ok(stats)
+}
+
+/// Holds every run's values of `series` (indices into the plan's keys) in the years after
+/// the base year, in `buffer` as [`summarise_cells`] lays them out, and summarises them:
+/// cell `(t - 1) * series.len() + c` is the c-th series in year t.
+fn hold_runs(
+    model: &Model,
+    plan: &Plan,
+    series: &[usize],
+    options: &Options,
+    counter: &Counter<'_>,
+    buffer: &mut Vec<f64>,
+) -> Result<Vec<[f64; 6]>, EnsembleError> {
+    let runs = options.runs as usize;
+    let later = model.scenario.year_count() - 1;
+    let mask = plan.mask_of(series);
+    let range =
+        series.iter().min().copied().unwrap_or(0)..series.iter().max().map_or(0, |&m| m + 1);
+    let s_count = series.len();
+    // A run's row is year-major, `row[(t - 1) * s_count + c]` from the year after the
+    // base year on, so each year's values are copied in one contiguous run.
+    let init = || (Scratch::default(), vec![0.0; plan.keys.len()]);
+    let fill = |(scratch, year_values): &mut (Scratch, Vec<f64>),
+                m: usize,
+                row: &mut [f64]|
+     -> Result<(), EnsembleError> {
+        let draw = Draw::monte_carlo(&model.scenario, &model.events, options.seed, m as u64);
+        let stop = || counter.cancelled();
+        let sink = &mut |state: &crate::model::YearState<'_>| {
+            if state.t == 0 {
+                return;
+            }
+            plan.evaluate_range(model, state, scratch, year_values, mask, range.clone());
+            let out = &mut row[(state.t - 1) * s_count..state.t * s_count];
+            for (slot, &k) in out.iter_mut().zip(series) {
+                *slot = year_values[k];
+            }
+        };
+        match model.simulate_until(&draw, sink, &stop) {
+            Ok(()) => Ok(()),
+            Err(ModelError::Stopped) => Err(EnsembleError::Cancelled),
+            Err(e) => Err(e.into()),
+        }
+    };
+    let summarise = |_: usize, values: &[f64], keys: &mut Vec<i64>| summary_by_keys(values, keys);
+    summarise_cells(
+        s_count * later,
+        runs,
+        buffer,
+        &init,
+        &fill,
+        &summarise,
+        counter,
+    )
+}
+
+/// Series summarised from every run's value that follow, run by run, from other such
+/// series of the same year, and so need not be held: the all-sector series that the pair
+/// totals fix ([`Plan::follows_from_pairs`]), and the effective numbers of suppliers and markets,
+/// the reciprocals of HHIs ([`Plan::reciprocal_of`]). Used when the series held instead
+/// (the others, the pair totals and those HHIs) fit in one pass within the budget.
+struct Derivation {
+    /// The series held for every run (indices into the plan's keys), sorted.
+    held: Vec<usize>,
+    /// Positions in `held` of the pair totals ([`Plan::pair_series`]), if any series
+    /// follows from them.
+    pair_at: Vec<usize>,
+    /// The series that follow from the pair totals, and where each goes in `selected`.
+    from_pairs: Vec<(usize, usize)>,
+    /// Which keys are in `from_pairs`.
+    wanted: Vec<bool>,
+    /// The reciprocals: where each goes in `selected`, and the position in `held` of the
+    /// HHI it is the reciprocal of.
+    reciprocal: Vec<(usize, usize)>,
+    /// Where each held series goes in `selected`, if it was selected.
+    selected_at: Vec<Option<usize>>,
+}
+
+impl Derivation {
+    /// The derivation for the series at positions `by_run` of `selected`, or `None` when
+    /// none can be derived or the held series do not fit in one pass.
+    fn new(
+        plan: &Plan,
+        selected: &[usize],
+        by_run: &[usize],
+        runs: usize,
+        later: usize,
+        budget: usize,
+    ) -> Option<Derivation> {
+        let index = |key: &SeriesKey| plan.keys.iter().position(|k| k == key);
+        let mut held = Vec::new();
+        let mut from_pairs = Vec::new();
+        let mut reciprocal_keys = Vec::new();
+        for &c in by_run {
+            let key = &plan.keys[selected[c]];
+            if plan.follows_from_pairs(key) {
+                from_pairs.push((selected[c], c));
+            } else if let Some(hhi) = plan.reciprocal_of(key).and_then(|k| index(&k)) {
+                reciprocal_keys.push((c, hhi));
+                held.push(hhi);
+            } else {
+                held.push(selected[c]);
+            }
+        }
+        if from_pairs.is_empty() && reciprocal_keys.is_empty() {
+            return None;
+        }
+        if !from_pairs.is_empty() {
+            held.extend_from_slice(plan.pair_series());
+        }
+        held.sort_unstable();
+        held.dedup();
+        // Every run's held values, and one year's derived values.
+        let derived = from_pairs.len() + reciprocal_keys.len();
+        let bytes = (held.len() * later + derived) * runs * 8;
+        if held.len() >= by_run.len() || bytes > budget {
+            return None;
+        }
+        let position = |key: usize| held.binary_search(&key).ok();
+        let pair_at = if from_pairs.is_empty() {
+            Vec::new()
+        } else {
+            plan.pair_series()
+                .iter()
+                .map(|&k| position(k))
+                .collect::<Option<Vec<_>>>()?
+        };
+        let reciprocal = reciprocal_keys
+            .iter()
+            .map(|&(c, hhi)| Some((c, position(hhi)?)))
+            .collect::<Option<Vec<_>>>()?;
+        let mut wanted = vec![false; plan.keys.len()];
+        for &(k, _) in &from_pairs {
+            wanted[k] = true;
+        }
+        let mut selected_at = vec![None; held.len()];
+        for &c in by_run {
+            if let Some(p) = position(selected[c]) {
+                selected_at[p] = Some(c);
+            }
+        }
+        Some(Derivation {
+            held,
+            pair_at,
+            from_pairs,
+            wanted,
+            reciprocal,
+            selected_at,
+        })
+    }
+
+    /// Holds every run's values of the held series in one pass, then derives the others
+    /// year by year, run by run, and summarises all of them into `stats`.
+    fn summarise(
+        &self,
+        model: &Model,
+        plan: &Plan,
+        options: &Options,
+        counter: &Counter<'_>,
+        buffer: &mut Vec<f64>,
+        stats: &mut [Vec<f64>; 6],
+    ) -> Result<(), EnsembleError> {
+        let runs = options.runs as usize;
+        let t_count = model.scenario.year_count();
+        let s_count = self.held.len();
+        let cells = hold_runs(model, plan, &self.held, options, counter, buffer)?;
+        for (p, &at) in self.selected_at.iter().enumerate() {
+            let Some(c) = at else { continue };
+            for t in 1..t_count {
+                for (k, &v) in cells[(t - 1) * s_count + p].iter().enumerate() {
+                    stats[k][c * t_count + t] = v;
+                }
+            }
+        }
+        let buffer = &*buffer;
+        let width = s_count * (t_count - 1);
+        let derived = self.from_pairs.len() + self.reciprocal.len();
+        // One year at a time: every run's derived values, `values[r * derived + d]`.
+        let mut values = vec![f64::NAN; runs * derived];
+        let mut per_year: Vec<Vec<[f64; 6]>> = Vec::with_capacity(t_count - 1);
+        for t in 1..t_count {
+            values
+                .par_chunks_mut(derived)
+                .enumerate()
+                .try_for_each_init(
+                    || {
+                        let pairs = vec![0.0; self.pair_at.len()];
+                        let year_values = vec![f64::NAN; plan.keys.len()];
+                        (Scratch::default(), year_values, pairs)
+                    },
+                    |(scratch, year_values, pairs), (r, row)| {
+                        if r % 256 == 0 && counter.cancelled() {
+                            return Err(EnsembleError::Cancelled);
+                        }
+                        let held =
+                            |p: usize| buffer[held_at(width, runs, (t - 1) * s_count + p, r)];
+                        if !self.from_pairs.is_empty() {
+                            for (slot, &p) in pairs.iter_mut().zip(&self.pair_at) {
+                                *slot = held(p);
+                            }
+                            plan.evaluate_from_pairs(
+                                model,
+                                pairs,
+                                scratch,
+                                year_values,
+                                &self.wanted,
+                            );
+                        }
+                        let (by_pairs, by_reciprocal) = row.split_at_mut(self.from_pairs.len());
+                        for (slot, &(k, _)) in by_pairs.iter_mut().zip(&self.from_pairs) {
+                            *slot = year_values[k];
+                        }
+                        for (slot, &(_, p)) in by_reciprocal.iter_mut().zip(&self.reciprocal) {
+                            *slot = 1.0 / held(p);
+                        }
+                        Ok(())
+                    },
+                )?;
+            let values = &values;
+            per_year.push(
+                (0..derived)
+                    .into_par_iter()
+                    .map_init(
+                        || (Vec::with_capacity(runs), Vec::with_capacity(runs)),
+                        |(column, keys), d| {
+                            column.clear();
+                            column.extend(
+                                values[d..]
+                                    .iter()
+                                    .step_by(derived)
+                                    .copied()
+                                    .filter(|v| !v.is_nan()),
+                            );
+                            summary_by_keys(column, keys)
+                        },
+                    )
+                    .collect(),
+            );
+        }
+        let targets = self
+            .from_pairs
+            .iter()
+            .map(|&(_, c)| c)
+            .chain(self.reciprocal.iter().map(|&(c, _)| c));
+        for (d, c) in targets.enumerate() {
+            for (t, summaries) in per_year.iter().enumerate() {
+                for (k, &v) in summaries[d].iter().enumerate() {
+                    stats[k][c * t_count + t + 1] = v;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where [`summarise_cells`] holds run `run`'s value of `cell` in its buffer, for `width`
+/// cells and `runs` runs.
+fn held_at(width: usize, runs: usize, cell: usize, run: usize) -> usize {
+    let tile_runs = TILE_RUNS.min(runs.max(1));
+    let groups = width.div_ceil(TILE_CELLS);
+    let (block, r) = (run / tile_runs, run % tile_runs);
+    ((block * groups + cell / TILE_CELLS) * tile_runs + r) * TILE_CELLS + cell % TILE_CELLS
 }
 
 /// Every series' value in the base year. The base year is the data, with no event and
@@ -1245,7 +1490,96 @@ mod tests {
         tally_bytes: 0,
         by_level: false,
         by_market: false,
+        derive: false,
     };
+
+    #[test]
+    fn every_way_together_gives_the_summaries_of_every_run_bit_for_bit() {
+        let (model, plan) = flagship();
+        let selected: Vec<usize> = (0..plan.keys.len()).collect();
+        let options = Options {
+            runs: 301,
+            seed: 11,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            only: None,
+        };
+        // The series no shortcut of one market or of the events takes are derived: the
+        // all-sector ones from the pair totals, the effective numbers from the HHIs.
+        let by_run: Vec<usize> = selected
+            .iter()
+            .copied()
+            .filter(|&k| {
+                !plan.fixed_by_events(&plan.keys[k])
+                    && plan.of_one_market(&model, &plan.keys[k]).is_none()
+            })
+            .collect();
+        let years = model.scenario.year_count();
+        let d = Derivation::new(
+            &plan,
+            &selected,
+            &by_run,
+            301,
+            years - 1,
+            DEFAULT_MEMORY_BUDGET,
+        )
+        .expect("the flagship's series derive");
+        assert!(d.from_pairs.len() > 200, "{}", d.from_pairs.len());
+        assert_eq!(d.reciprocal.len(), 60);
+        assert!(d.held.len() < by_run.len() / 2 + 10, "{}", d.held.len());
+        let fast = summarise_with(&model, &plan, &selected, &options, &Silent, Shortcuts::ALL)
+            .expect("runs");
+        let plain =
+            summarise_with(&model, &plan, &selected, &options, &Silent, PLAIN).expect("runs");
+        // Series the events fix are summarised over distinct strengths, which differs in
+        // the last bits; their own test compares them.
+        for k in 0..6 {
+            for (cell, (a, b)) in fast[k].iter().zip(&plain[k]).enumerate() {
+                if plan.fixed_by_events(&plan.keys[cell / years]) {
+                    continue;
+                }
+                assert_eq!(
+                    a.to_bits(),
+                    b.to_bits(),
+                    "{:?} year {} stat {k}",
+                    plan.keys[cell / years],
+                    cell % years
+                );
+            }
+        }
+        // A budget too small for the held series in one pass takes the plain chunks.
+        let small = 290 * (years - 1) * 301 * 8;
+        assert!(Derivation::new(&plan, &selected, &by_run, 301, years - 1, small).is_none());
+    }
+
+    #[test]
+    fn held_at_finds_each_runs_value_where_summarise_cells_put_it() {
+        // 37 runs (two tiles of 16 and a part) and 70 cells (two groups of 32 and a part).
+        let (width, runs) = (70, 37);
+        let mut buffer = Vec::new();
+        let counter = Counter::new(&Silent, 0);
+        let fill = |(): &mut (), r: usize, row: &mut [f64]| {
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = (r * 1000 + c) as f64;
+            }
+            Ok(())
+        };
+        let summarise = |_: usize, _: &[f64], _: &mut Vec<i64>| ();
+        summarise_cells(
+            width,
+            runs,
+            &mut buffer,
+            &|| (),
+            &fill,
+            &summarise,
+            &counter,
+        )
+        .expect("fills");
+        for r in 0..runs {
+            for c in 0..width {
+                assert_eq!(buffer[held_at(width, runs, c, r)], (r * 1000 + c) as f64);
+            }
+        }
+    }
 
     /// [`Plan::of_one_market`] where the market's demand level alone fixes the series.
     fn fixed_by_level(plan: &Plan, model: &Model, key: &SeriesKey) -> Option<OneMarket> {

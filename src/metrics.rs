@@ -212,6 +212,10 @@ pub struct Plan {
     all_before: Vec<usize>,
     /// The exporter of each entry.
     entry_from: Vec<usize>,
+    /// The pairs with trade, as i * n + j, in the order of their all-sector flow series.
+    pairs: Vec<usize>,
+    /// The all-sector flow series of `pairs`, as indices into `keys`.
+    pair_series: Vec<usize>,
 }
 
 /// A set of metrics.
@@ -315,6 +319,49 @@ impl Emit for WriteValues<'_, '_> {
     }
 }
 
+/// Writes the series marked in `wanted` only, computing no other.
+struct WriteWanted<'a> {
+    out: &'a mut [f64],
+    cursor: usize,
+    mask: MetricMask,
+    wanted: &'a [bool],
+    blocks: &'a [std::ops::Range<usize>],
+}
+
+impl Emit for WriteWanted<'_> {
+    fn wants(&mut self, metric: Metric) -> bool {
+        let block = &self.blocks[metric as usize];
+        if self.mask.contains(metric) {
+            self.cursor = block.start;
+            true
+        } else {
+            self.cursor = block.end;
+            false
+        }
+    }
+
+    fn mask(&self) -> MetricMask {
+        self.mask
+    }
+
+    fn sectors(&self) -> (bool, bool) {
+        (false, true)
+    }
+
+    #[inline]
+    fn skip(&mut self) -> bool {
+        let skip = !self.wanted[self.cursor];
+        self.cursor += usize::from(skip);
+        skip
+    }
+
+    #[inline]
+    fn emit(&mut self, _: SeriesKey, value: f64, _: Option<usize>) {
+        self.out[self.cursor] = value;
+        self.cursor += 1;
+    }
+}
+
 /// A series that one market's flows fix ([`Plan::of_one_market`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct OneMarket {
@@ -399,6 +446,8 @@ impl Plan {
                 .collect(),
             all_before: Vec::new(),
             entry_from: st.entries.iter().map(|e| e.from).collect(),
+            pairs: Vec::new(),
+            pair_series: Vec::new(),
         };
         // Flags are indexed [j * (ns + 1) + s] with s = ns for `all`.
         for e in &st.entries {
@@ -424,7 +473,13 @@ impl Plan {
             pe: None,
             ge: None,
         };
-        plan.walk(model, &state, &mut scratch, &mut CollectKeys(&mut keys));
+        plan.walk(
+            model,
+            &state,
+            None,
+            &mut scratch,
+            &mut CollectKeys(&mut keys),
+        );
         for (i, k) in keys.iter().enumerate() {
             let b = &mut plan.blocks[k.metric as usize];
             if b.start == b.end {
@@ -444,6 +499,17 @@ impl Plan {
                 *count += usize::from(k.sector == SectorSel::All);
                 Some(*count)
             }))
+            .collect();
+        plan.pair_series = (0..keys.len())
+            .filter(|&i| keys[i].metric == Metric::Flow && keys[i].sector == SectorSel::All)
+            .collect();
+        plan.pairs = plan
+            .pair_series
+            .iter()
+            .filter_map(|&i| match keys[i].partner {
+                Partner::Region(j) => Some(keys[i].region * n + j),
+                _ => None,
+            })
             .collect();
         plan.keys = keys;
         plan
@@ -514,7 +580,7 @@ impl Plan {
             blocks: &self.blocks,
             sectors: (alls < end - start, alls > 0),
         };
-        self.walk(model, state, scratch, &mut writer);
+        self.walk(model, state, None, scratch, &mut writer);
     }
 
     /// Whether a series' value in a year is fixed by the events' strengths that year, the
@@ -596,6 +662,81 @@ impl Plan {
         }
     }
 
+    /// The all-sector flow series, one per pair of regions with trade (as indices into
+    /// `keys`): what [`Plan::evaluate_from_pairs`] takes.
+    pub(crate) fn pair_series(&self) -> &[usize] {
+        &self.pair_series
+    }
+
+    /// Whether a series' value in a year follows from that year's all-sector flows alone
+    /// ([`Plan::evaluate_from_pairs`]): the all-sector series that sum, compare or divide
+    /// the pair totals. Not the flows themselves, which are the input, nor the bloc import
+    /// shares, creation and diversion, which add up per-sector values.
+    pub(crate) fn follows_from_pairs(&self, key: &SeriesKey) -> bool {
+        key.sector == SectorSel::All
+            && matches!(
+                key.metric,
+                Metric::Imports
+                    | Metric::Exports
+                    | Metric::SupplierHhi
+                    | Metric::EffectiveSuppliers
+                    | Metric::TopSupplierShare
+                    | Metric::ImportShare
+                    | Metric::MarketHhi
+                    | Metric::EffectiveMarkets
+                    | Metric::TradeHhi
+                    | Metric::BlocTradeShare
+                    | Metric::SelfSufficiency
+            )
+    }
+
+    /// Evaluates the series marked in `wanted` (each [`Plan::follows_from_pairs`]) into `out`
+    /// from one year's all-sector flows `pairs`, given in the order of
+    /// [`Plan::pair_series`]: the same values, bit for bit, as [`Plan::evaluate`] gives
+    /// from the flows those pair totals come from. Other slots of `out` are left as they
+    /// were.
+    pub(crate) fn evaluate_from_pairs(
+        &self,
+        model: &Model,
+        pairs: &[f64],
+        scratch: &mut Scratch,
+        out: &mut [f64],
+        wanted: &[bool],
+    ) {
+        let mask = MetricMask(
+            (0..self.keys.len())
+                .filter(|&i| wanted[i])
+                .fold(0, |m, i| m | (1 << self.keys[i].metric as u32)),
+        );
+        let state = YearState {
+            year: model.scenario.base_year,
+            t: 0,
+            // Never read: no wanted series is a flow of one sector.
+            flows: &[],
+            pe: None,
+            ge: None,
+        };
+        let mut writer = WriteWanted {
+            out,
+            cursor: 0,
+            mask,
+            wanted,
+            blocks: &self.blocks,
+        };
+        self.walk(model, &state, Some(pairs), scratch, &mut writer);
+    }
+
+    /// The series whose reciprocal a series is in every run, if any: the effective number
+    /// of suppliers or markets is 1 / its HHI, computed from the same HHI value.
+    pub(crate) fn reciprocal_of(&self, key: &SeriesKey) -> Option<SeriesKey> {
+        let metric = match key.metric {
+            Metric::EffectiveSuppliers => Metric::SupplierHhi,
+            Metric::EffectiveMarkets => Metric::MarketHhi,
+            _ => return None,
+        };
+        Some(SeriesKey { metric, ..*key })
+    }
+
     /// The metrics of the given series, as a mask for [`Plan::evaluate_metrics`].
     pub fn mask_of(&self, series: &[usize]) -> MetricMask {
         MetricMask(
@@ -655,7 +796,16 @@ impl Plan {
     }
 
     #[allow(clippy::too_many_lines)]
-    fn walk<E: Emit>(&self, model: &Model, state: &YearState<'_>, sc: &mut Scratch, emit: &mut E) {
+    /// Emits the year's series to `emit`, from the flows of `state`, or, with `pairs`, from
+    /// the all-sector flows of the pairs with trade ([`Plan::evaluate_from_pairs`]).
+    fn walk<E: Emit>(
+        &self,
+        model: &Model,
+        state: &YearState<'_>,
+        pairs: Option<&[f64]>,
+        sc: &mut Scratch,
+        emit: &mut E,
+    ) {
         let st = &model.structure;
         let (n, ns) = (self.regions, self.sectors);
         let w = ns + 1;
@@ -710,7 +860,16 @@ impl Plan {
         // A market's own sums are kept in locals (its entries are contiguous); each
         // aggregate is a separate pass over the market's entries, in their order, so every
         // sum adds the same terms in the same order however many aggregates are wanted.
-        for market in st.markets.iter().filter(|_| need_entries) {
+        if let Some(pairs) = pairs {
+            for (&at, &v) in self.pairs.iter().zip(pairs) {
+                sc.all[at] = v;
+            }
+        }
+        for market in st
+            .markets
+            .iter()
+            .filter(|_| need_entries && pairs.is_none())
+        {
             let (j, k) = (market.importer, market.sector);
             let values = &x[market.entries.clone()];
             let from = &self.entry_from[market.entries.clone()];

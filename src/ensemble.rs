@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::metrics::{OneMarket, Plan, Scratch, SectorSel, SeriesKey};
+use crate::metrics::{OneMarket, Plan, Scratch, SectorSel, SeriesKey, Wanted};
 use crate::model::pe::MarketYear;
 use crate::model::{Draw, Model, ModelError};
 
@@ -440,9 +440,7 @@ fn hold_runs(
 ) -> Result<Vec<[f64; 6]>, EnsembleError> {
     let runs = options.runs as usize;
     let later = model.scenario.year_count() - 1;
-    let mask = plan.mask_of(series);
-    let range =
-        series.iter().min().copied().unwrap_or(0)..series.iter().max().map_or(0, |&m| m + 1);
+    let wanted = plan.wanted(series);
     let s_count = series.len();
     // A run's row is year-major, `row[(t - 1) * s_count + c]` from the year after the
     // base year on, so each year's values are copied in one contiguous run.
@@ -457,7 +455,7 @@ fn hold_runs(
             if state.t == 0 {
                 return;
             }
-            plan.evaluate_range(model, state, scratch, year_values, mask, range.clone());
+            plan.evaluate_wanted(model, state, scratch, year_values, &wanted);
             let out = &mut row[(state.t - 1) * s_count..state.t * s_count];
             for (slot, &k) in out.iter_mut().zip(series) {
                 *slot = year_values[k];
@@ -494,8 +492,8 @@ struct Derivation {
     pair_at: Vec<usize>,
     /// The series that follow from the pair totals, and where each goes in `selected`.
     from_pairs: Vec<(usize, usize)>,
-    /// Which keys are in `from_pairs`.
-    wanted: Vec<bool>,
+    /// The series in `from_pairs`.
+    wanted: Wanted,
     /// The reciprocals: where each goes in `selected`, and the position in `held` of the
     /// HHI it is the reciprocal of.
     reciprocal: Vec<(usize, usize)>,
@@ -556,10 +554,7 @@ impl Derivation {
             .iter()
             .map(|&(c, hhi)| Some((c, position(hhi)?)))
             .collect::<Option<Vec<_>>>()?;
-        let mut wanted = vec![false; plan.keys.len()];
-        for &(k, _) in &from_pairs {
-            wanted[k] = true;
-        }
+        let wanted = plan.wanted(&from_pairs.iter().map(|&(k, _)| k).collect::<Vec<_>>());
         let mut selected_at = vec![None; held.len()];
         for &c in by_run {
             if let Some(p) = position(selected[c]) {

@@ -252,6 +252,11 @@ trait Emit {
     fn skip(&mut self) -> bool {
         false
     }
+    /// Whether a per-sector bloc import share may be emitted, so that the walker sums
+    /// imports by bloc per sector and not only over all sectors.
+    fn sector_blocs(&self) -> bool {
+        true
+    }
 }
 
 struct CollectKeys<'a>(&'a mut Vec<SeriesKey>);
@@ -319,19 +324,29 @@ impl Emit for WriteValues<'_, '_> {
     }
 }
 
-/// Writes the series marked in `wanted` only, computing no other.
+/// A set of series to evaluate ([`Plan::wanted`]), prepared once for many years.
+pub(crate) struct Wanted {
+    /// Per key: whether the series is wanted.
+    bits: Vec<bool>,
+    mask: MetricMask,
+    /// Whether per-sector series, and whether all-sector series, are wanted.
+    sectors: (bool, bool),
+    /// Whether a per-sector bloc import share is wanted.
+    sector_blocs: bool,
+}
+
+/// Writes the wanted series only, computing no other.
 struct WriteWanted<'a> {
     out: &'a mut [f64],
     cursor: usize,
-    mask: MetricMask,
-    wanted: &'a [bool],
+    wanted: &'a Wanted,
     blocks: &'a [std::ops::Range<usize>],
 }
 
 impl Emit for WriteWanted<'_> {
     fn wants(&mut self, metric: Metric) -> bool {
         let block = &self.blocks[metric as usize];
-        if self.mask.contains(metric) {
+        if self.wanted.mask.contains(metric) {
             self.cursor = block.start;
             true
         } else {
@@ -341,16 +356,20 @@ impl Emit for WriteWanted<'_> {
     }
 
     fn mask(&self) -> MetricMask {
-        self.mask
+        self.wanted.mask
     }
 
     fn sectors(&self) -> (bool, bool) {
-        (false, true)
+        self.wanted.sectors
+    }
+
+    fn sector_blocs(&self) -> bool {
+        self.wanted.sector_blocs
     }
 
     #[inline]
     fn skip(&mut self) -> bool {
-        let skip = !self.wanted[self.cursor];
+        let skip = !self.wanted.bits[self.cursor];
         self.cursor += usize::from(skip);
         skip
     }
@@ -424,6 +443,7 @@ impl Plan {
                 region_blocs[r].push(b);
             }
         }
+
         let mut plan = Plan {
             keys: Vec::new(),
             regions: n,
@@ -690,24 +710,60 @@ impl Plan {
             )
     }
 
-    /// Evaluates the series marked in `wanted` (each [`Plan::follows_from_pairs`]) into `out`
-    /// from one year's all-sector flows `pairs`, given in the order of
-    /// [`Plan::pair_series`]: the same values, bit for bit, as [`Plan::evaluate`] gives
-    /// from the flows those pair totals come from. Other slots of `out` are left as they
-    /// were.
+    /// The series `series` (indices into `keys`), prepared for [`Plan::evaluate_wanted`]
+    /// and [`Plan::evaluate_from_pairs`].
+    pub(crate) fn wanted(&self, series: &[usize]) -> Wanted {
+        let mut bits = vec![false; self.keys.len()];
+        for &i in series {
+            bits[i] = true;
+        }
+        let key = |i: &usize| self.keys[*i];
+        Wanted {
+            bits,
+            mask: self.mask_of(series),
+            sectors: (
+                series.iter().map(key).any(|k| k.sector != SectorSel::All),
+                series.iter().map(key).any(|k| k.sector == SectorSel::All),
+            ),
+            sector_blocs: series
+                .iter()
+                .map(key)
+                .any(|k| k.metric == Metric::BlocImportShare && k.sector != SectorSel::All),
+        }
+    }
+
+    /// Evaluates the `wanted` series for one year into `out`, computing no other; the
+    /// other slots of `out` are left as they were. The same values, bit for bit, as
+    /// [`Plan::evaluate`].
+    pub(crate) fn evaluate_wanted(
+        &self,
+        model: &Model,
+        state: &YearState<'_>,
+        scratch: &mut Scratch,
+        out: &mut [f64],
+        wanted: &Wanted,
+    ) {
+        let mut writer = WriteWanted {
+            out,
+            cursor: 0,
+            wanted,
+            blocks: &self.blocks,
+        };
+        self.walk(model, state, None, scratch, &mut writer);
+    }
+
+    /// Evaluates the `wanted` series (each [`Plan::follows_from_pairs`]) into `out` from
+    /// one year's all-sector flows `pairs`, given in the order of [`Plan::pair_series`]:
+    /// the same values, bit for bit, as [`Plan::evaluate`] gives from the flows those pair
+    /// totals come from. Other slots of `out` are left as they were.
     pub(crate) fn evaluate_from_pairs(
         &self,
         model: &Model,
         pairs: &[f64],
         scratch: &mut Scratch,
         out: &mut [f64],
-        wanted: &[bool],
+        wanted: &Wanted,
     ) {
-        let mask = MetricMask(
-            (0..self.keys.len())
-                .filter(|&i| wanted[i])
-                .fold(0, |m, i| m | (1 << self.keys[i].metric as u32)),
-        );
         let state = YearState {
             year: model.scenario.base_year,
             t: 0,
@@ -719,7 +775,6 @@ impl Plan {
         let mut writer = WriteWanted {
             out,
             cursor: 0,
-            mask,
             wanted,
             blocks: &self.blocks,
         };
@@ -891,9 +946,12 @@ impl Plan {
                 }
             }
             if need_blocs {
+                let sector = emit.sector_blocs();
                 for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
                     for &b in &self.region_blocs[i] {
-                        sc.bloc_imports[(b * n + j) * w + k] += v;
+                        if sector {
+                            sc.bloc_imports[(b * n + j) * w + k] += v;
+                        }
                         sc.bloc_imports[(b * n + j) * w + ns] += v;
                     }
                 }

@@ -1576,6 +1576,28 @@ mod tests {
         }
     }
 
+    /// Options for 301 runs with `seed`, the markets of the `selected` series (each of
+    /// one market) and their summaries from every run's simulated values.
+    fn one_market_case(
+        model: &Model,
+        plan: &Plan,
+        selected: &[usize],
+        seed: u64,
+    ) -> (Options, Vec<OneMarket>, [Vec<f64>; 6]) {
+        let options = Options {
+            runs: 301,
+            seed,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            only: None,
+        };
+        let series = selected
+            .iter()
+            .filter_map(|&k| plan.of_one_market(model, &plan.keys[k]))
+            .collect();
+        let plain = summarise_with(model, plan, selected, &options, &Silent, PLAIN).expect("runs");
+        (options, series, plain)
+    }
+
     /// [`Plan::of_one_market`] where the market's demand level alone fixes the series.
     fn fixed_by_level(plan: &Plan, model: &Model, key: &SeriesKey) -> Option<OneMarket> {
         plan.of_one_market(model, key)
@@ -1593,22 +1615,11 @@ mod tests {
             })
             .collect();
         assert!(selected.len() > 100, "{}", selected.len());
-        let options = Options {
-            runs: 301,
-            seed: 9,
-            memory_budget: DEFAULT_MEMORY_BUDGET,
-            only: None,
-        };
-        let series: Vec<OneMarket> = selected
-            .iter()
-            .filter_map(|&k| plan.of_one_market(&model, &plan.keys[k]))
-            .collect();
+        let (options, series, by_run) = one_market_case(&model, &plan, &selected, 9);
         let counter = Counter::new(&Silent, 0);
         let by_market = summarise_by_market(&model, &plan, &series, &options, &counter)
             .expect("runs")
             .expect("finite values");
-        let by_run =
-            summarise_with(&model, &plan, &selected, &options, &Silent, PLAIN).expect("runs");
         let years = model.scenario.year_count();
         let mut varying = 0;
         for (cell, summary) in by_market.iter().enumerate() {
@@ -1714,22 +1725,11 @@ mod tests {
             .collect();
         assert!(selected.len() > 100, "{}", selected.len());
         // An odd number of runs, so the percentiles interpolate between two ranks.
-        let options = Options {
-            runs: 301,
-            seed: 5,
-            memory_budget: DEFAULT_MEMORY_BUDGET,
-            only: None,
-        };
-        let series: Vec<OneMarket> = selected
-            .iter()
-            .filter_map(|&k| fixed_by_level(&plan, &model, &plan.keys[k]))
-            .collect();
+        let (options, series, by_run) = one_market_case(&model, &plan, &selected, 5);
         let counter = Counter::new(&Silent, 0);
         let by_level = summarise_by_level(&model, &plan, &series, &options, &counter)
             .expect("runs")
             .expect("finite values");
-        let by_run =
-            summarise_with(&model, &plan, &selected, &options, &Silent, PLAIN).expect("runs");
         let years = model.scenario.year_count();
         let mut varying = 0;
         for (cell, summary) in by_level.iter().enumerate() {

@@ -287,16 +287,23 @@ struct WriteValues<'a, 'b> {
     sectors: (bool, bool),
 }
 
+/// Moves `cursor` to the start of `metric`'s block of keys if `mask` wants it, else past
+/// the block; returns whether it is wanted.
+fn enter_block(
+    blocks: &[std::ops::Range<usize>],
+    mask: MetricMask,
+    metric: Metric,
+    cursor: &mut usize,
+) -> bool {
+    let block = &blocks[metric as usize];
+    let wanted = mask.contains(metric);
+    *cursor = if wanted { block.start } else { block.end };
+    wanted
+}
+
 impl Emit for WriteValues<'_, '_> {
     fn wants(&mut self, metric: Metric) -> bool {
-        let block = &self.blocks[metric as usize];
-        if self.mask.contains(metric) {
-            self.cursor = block.start;
-            true
-        } else {
-            self.cursor = block.end;
-            false
-        }
+        enter_block(self.blocks, self.mask, metric, &mut self.cursor)
     }
 
     fn mask(&self) -> MetricMask {
@@ -345,14 +352,7 @@ struct WriteWanted<'a> {
 
 impl Emit for WriteWanted<'_> {
     fn wants(&mut self, metric: Metric) -> bool {
-        let block = &self.blocks[metric as usize];
-        if self.wanted.mask.contains(metric) {
-            self.cursor = block.start;
-            true
-        } else {
-            self.cursor = block.end;
-            false
-        }
+        enter_block(self.blocks, self.wanted.mask, metric, &mut self.cursor)
     }
 
     fn mask(&self) -> MetricMask {

@@ -16,7 +16,10 @@
 //!   re-simulates the runs, which is cheap and exactly reproducible because a run is a
 //!   pure function of (seed, index).
 //!
-//! The base year is the data in every run, so the last two ways evaluate it once.
+//! The base year is the data in every run, so the last two ways evaluate it once. In the
+//! last way, series that follow run by run from other held series of the same year are
+//! derived from them instead of held ([`Derivation`]), when that lets every held series
+//! fit in one pass.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -392,6 +395,8 @@ fn summarise_with(
         counter.finish();
         return Ok(stats);
     }
+    // One buffer for every pass (the first is the largest): allocating and clearing it per
+    // pass would cost a serial pass over the whole budget each time.
     let mut buffer = Vec::new();
     if let Some(d) = shortcuts
         .derive
@@ -410,8 +415,6 @@ fn summarise_with(
     let count = chunk_count(by_run.len(), runs, later, budget);
     let chunks: Vec<&[usize]> = by_run.chunks(by_run.len().div_ceil(count).max(1)).collect();
     counter.remaining((chunks.len() * runs) as u64);
-    // One buffer for every chunk (the first is the largest): allocating and clearing it per
-    // chunk would cost a serial pass over the whole budget each time.
     for chunk in chunks {
         let series: Vec<usize> = chunk.iter().map(|&c| selected[c]).collect();
         let cells = hold_runs(model, plan, &series, options, &counter, &mut buffer)?;
@@ -512,7 +515,6 @@ impl Derivation {
         later: usize,
         budget: usize,
     ) -> Option<Derivation> {
-        let index = |key: &SeriesKey| plan.keys.iter().position(|k| k == key);
         let mut held = Vec::new();
         let mut from_pairs = Vec::new();
         let mut reciprocal_keys = Vec::new();
@@ -520,7 +522,7 @@ impl Derivation {
             let key = &plan.keys[selected[c]];
             if plan.follows_from_pairs(key) {
                 from_pairs.push((selected[c], c));
-            } else if let Some(hhi) = plan.reciprocal_of(key).and_then(|k| index(&k)) {
+            } else if let Some(hhi) = plan.reciprocal_of(selected[c]) {
                 reciprocal_keys.push((c, hhi));
                 held.push(hhi);
             } else {

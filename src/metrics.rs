@@ -781,15 +781,20 @@ impl Plan {
         self.walk(model, &state, Some(pairs), scratch, &mut writer);
     }
 
-    /// The series whose reciprocal a series is in every run, if any: the effective number
-    /// of suppliers or markets is 1 / its HHI, computed from the same HHI value.
-    pub(crate) fn reciprocal_of(&self, key: &SeriesKey) -> Option<SeriesKey> {
+    /// The series (index into `keys`) whose reciprocal series `index` is in every run, if
+    /// any: the effective number of suppliers or markets is 1 / its HHI, computed from
+    /// the same HHI value.
+    pub(crate) fn reciprocal_of(&self, index: usize) -> Option<usize> {
+        let key = self.keys[index];
         let metric = match key.metric {
             Metric::EffectiveSuppliers => Metric::SupplierHhi,
             Metric::EffectiveMarkets => Metric::MarketHhi,
             _ => return None,
         };
-        Some(SeriesKey { metric, ..*key })
+        // Both blocks list the same regions and sectors in the same order.
+        let at = index - self.blocks[key.metric as usize].start;
+        let hhi = self.blocks[metric as usize].start + at;
+        (self.keys.get(hhi) == Some(&SeriesKey { metric, ..key })).then_some(hhi)
     }
 
     /// The metrics of the given series, as a mask for [`Plan::evaluate_metrics`].

@@ -34,18 +34,14 @@ pub fn simulate(
     let s = &model.scenario;
     let st = &model.structure;
     let n_entries = st.entries.len();
-    let cells = st.regions * st.sectors;
     let mut flows = vec![0.0; n_entries];
     let mut creation = vec![0.0; st.markets.len()];
     let mut diversion = vec![0.0; st.markets.len()];
-    // L_js(y), the demand level, per market; its growth and volatility per market.
+    // L_js(y), the demand level, per market, and how it moves.
     let mut level = vec![1.0; st.markets.len()];
-    let growth: Vec<f64> = st
-        .markets
-        .iter()
-        .map(|m| 1.0 + s.growth_rate(m.importer, m.sector))
+    let demand: Vec<Demand> = (0..st.markets.len())
+        .map(|m| Demand::of(model, m))
         .collect();
-    let vol: Vec<f64> = s.sectors.iter().map(|x| x.volatility).collect();
     let mut state = Vec::with_capacity(model.events.list.len());
 
     for (t, year) in s.years().enumerate() {
@@ -59,12 +55,9 @@ pub fn simulate(
         } else {
             None
         };
-        for (m, market) in st.markets.iter().enumerate() {
-            let k = market.sector;
+        for m in 0..st.markets.len() {
             if t > 0 {
-                let z = (!draw.noise.is_empty())
-                    .then(|| draw.noise[(t - 1) * cells + market.importer * st.sectors + k]);
-                level[m] = next_level(level[m], growth[m], vol[k], z);
+                level[m] = demand[m].next(level[m], draw, t);
             }
             (creation[m], diversion[m]) =
                 market_flows(model, m, costs.as_deref(), level[m], &mut flows);
@@ -107,20 +100,14 @@ pub(super) fn simulate_markets(
     sink: &mut dyn FnMut(&MarketYear<'_>),
 ) {
     let s = &model.scenario;
-    let st = &model.structure;
-    let cells = st.regions * st.sectors;
     let mut level = vec![1.0; markets.len()];
+    let demand: Vec<Demand> = markets.iter().map(|&m| Demand::of(model, m)).collect();
     let mut state = Vec::with_capacity(model.events.list.len());
     for (t, year) in s.years().enumerate().skip(1) {
         model.event_state(year, draw, &mut state);
         let costs = model.pe_costs.get(model, year, draw, &state);
         for (p, &m) in markets.iter().enumerate() {
-            let market = &st.markets[m];
-            let k = market.sector;
-            let z = (!draw.noise.is_empty())
-                .then(|| draw.noise[(t - 1) * cells + market.importer * st.sectors + k]);
-            let growth = 1.0 + s.growth_rate(market.importer, k);
-            level[p] = next_level(level[p], growth, s.sectors[k].volatility, z);
+            level[p] = demand[p].next(level[p], draw, t);
             let (creation, diversion) = market_flows(model, m, Some(&*costs), level[p], flows);
             sink(&MarketYear {
                 t,
@@ -205,22 +192,47 @@ fn next_level(level: f64, growth: f64, vol: f64, noise: Option<f64>) -> f64 {
 /// The demand level of every market in every year of `draw`, `[t * markets + m]`, exactly
 /// as [`simulate`] computes them.
 pub(super) fn demand_levels(model: &Model, draw: &Draw, levels: &mut [f64]) {
-    let s = &model.scenario;
-    let st = &model.structure;
-    let cells = st.regions * st.sectors;
-    let count = st.markets.len();
-    for (m, market) in st.markets.iter().enumerate() {
-        let k = market.sector;
-        let growth = 1.0 + s.growth_rate(market.importer, k);
-        let vol = s.sectors[k].volatility;
+    let count = model.structure.markets.len();
+    for m in 0..count {
+        let demand = Demand::of(model, m);
         let mut level = 1.0;
         levels[m] = level;
-        for t in 1..s.year_count() {
-            let z = (!draw.noise.is_empty())
-                .then(|| draw.noise[(t - 1) * cells + market.importer * st.sectors + k]);
-            level = next_level(level, growth, vol, z);
+        for t in 1..model.scenario.year_count() {
+            level = demand.next(level, draw, t);
             levels[t * count + m] = level;
         }
+    }
+}
+
+/// How one market's demand level moves from year to year (SPEC §3): the one step that
+/// [`simulate`], [`simulate_markets`] and [`demand_levels`] all take.
+struct Demand {
+    /// 1 + g.
+    growth: f64,
+    volatility: f64,
+    /// The market's place among a year's demand shocks in [`Draw::noise`].
+    cell: usize,
+    /// Demand shocks per year in [`Draw::noise`].
+    cells: usize,
+}
+
+impl Demand {
+    fn of(model: &Model, m: usize) -> Self {
+        let (s, st) = (&model.scenario, &model.structure);
+        let market = &st.markets[m];
+        Demand {
+            growth: 1.0 + s.growth_rate(market.importer, market.sector),
+            volatility: s.sectors[market.sector].volatility,
+            cell: market.importer * st.sectors + market.sector,
+            cells: st.regions * st.sectors,
+        }
+    }
+
+    /// L in year t ≥ 1 from L in year t − 1 under `draw` (no shock without noise).
+    #[inline]
+    fn next(&self, level: f64, draw: &Draw, t: usize) -> f64 {
+        let z = (!draw.noise.is_empty()).then(|| draw.noise[(t - 1) * self.cells + self.cell]);
+        next_level(level, self.growth, self.volatility, z)
     }
 }
 

@@ -1544,7 +1544,7 @@ mod tests {
             }
         }
         // A budget too small for the held series in one pass takes the plain chunks.
-        let small = 290 * (years - 1) * 301 * 8;
+        let small = d.held.len() * (years - 1) * 301 * 8;
         assert!(Derivation::new(&plan, &selected, &by_run, 301, years - 1, small).is_none());
     }
 

@@ -216,6 +216,9 @@ pub struct Plan {
     pairs: Vec<usize>,
     /// The all-sector flow series of `pairs`, as indices into `keys`.
     pair_series: Vec<usize>,
+    /// How many import shares each sector has (its foreign entries), and `all` last (the
+    /// foreign pairs with trade).
+    import_shares: Vec<usize>,
 }
 
 /// A set of metrics.
@@ -250,6 +253,12 @@ trait Emit {
     /// Whether the next series is not wanted, so the walker need not compute it; if so,
     /// the receiver counts it as emitted.
     fn skip(&mut self) -> bool {
+        false
+    }
+    /// Whether none of the next `count` series is wanted; if so, the receiver counts them
+    /// all as emitted and the walker goes past them without computing any.
+    fn skip_span(&mut self, count: usize) -> bool {
+        let _ = count;
         false
     }
     /// Whether a per-sector bloc import share may be emitted, so that the walker sums
@@ -321,6 +330,15 @@ impl Emit for WriteValues<'_, '_> {
         skip
     }
 
+    fn skip_span(&mut self, count: usize) -> bool {
+        let end = self.cursor + count;
+        let skip = end <= self.range.start || self.cursor >= self.range.end;
+        if skip {
+            self.cursor = end;
+        }
+        skip
+    }
+
     #[inline]
     fn emit(&mut self, _: SeriesKey, value: f64, top: Option<usize>) {
         self.out[self.cursor] = value;
@@ -335,6 +353,8 @@ impl Emit for WriteValues<'_, '_> {
 pub(crate) struct Wanted {
     /// Per key: whether the series is wanted.
     bits: Vec<bool>,
+    /// Per key and one past the last: how many series before it are wanted.
+    before: Vec<u32>,
     mask: MetricMask,
     /// Whether per-sector series, and whether all-sector series, are wanted.
     sectors: (bool, bool),
@@ -371,6 +391,16 @@ impl Emit for WriteWanted<'_> {
     fn skip(&mut self) -> bool {
         let skip = !self.wanted.bits[self.cursor];
         self.cursor += usize::from(skip);
+        skip
+    }
+
+    #[inline]
+    fn skip_span(&mut self, count: usize) -> bool {
+        let end = self.cursor + count;
+        let skip = self.wanted.before[end] == self.wanted.before[self.cursor];
+        if skip {
+            self.cursor = end;
+        }
         skip
     }
 
@@ -468,6 +498,7 @@ impl Plan {
             entry_from: st.entries.iter().map(|e| e.from).collect(),
             pairs: Vec::new(),
             pair_series: Vec::new(),
+            import_shares: vec![0; ns + 1],
         };
         // Flags are indexed [j * (ns + 1) + s] with s = ns for `all`.
         for e in &st.entries {
@@ -483,6 +514,12 @@ impl Plan {
             }
             plan.pair_all[e.from * n + e.to] = true;
         }
+        for e in st.entries.iter().filter(|e| e.from != e.to) {
+            plan.import_shares[e.sector] += 1;
+        }
+        plan.import_shares[ns] = (0..n * n)
+            .filter(|&p| plan.pair_all[p] && p / n != p % n)
+            .count();
         let mut keys = Vec::new();
         let mut scratch = Scratch::default();
         let zeros = vec![0.0; st.entries.len()];
@@ -690,8 +727,8 @@ impl Plan {
 
     /// Whether a series' value in a year follows from that year's all-sector flows alone
     /// ([`Plan::evaluate_from_pairs`]): the all-sector series that sum, compare or divide
-    /// the pair totals. Not the flows themselves, which are the input, nor the bloc import
-    /// shares, creation and diversion, which add up per-sector values.
+    /// the pair totals. Not the flows themselves, which are the input, nor creation and
+    /// diversion, which add up per-market values.
     pub(crate) fn follows_from_pairs(&self, key: &SeriesKey) -> bool {
         key.sector == SectorSel::All
             && matches!(
@@ -705,6 +742,7 @@ impl Plan {
                     | Metric::MarketHhi
                     | Metric::EffectiveMarkets
                     | Metric::TradeHhi
+                    | Metric::BlocImportShare
                     | Metric::BlocTradeShare
                     | Metric::SelfSufficiency
             )
@@ -718,8 +756,15 @@ impl Plan {
             bits[i] = true;
         }
         let key = |i: &usize| self.keys[*i];
+        let before = std::iter::once(0)
+            .chain(bits.iter().scan(0u32, |count, &b| {
+                *count += u32::from(b);
+                Some(*count)
+            }))
+            .collect();
         Wanted {
             bits,
+            before,
             mask: self.mask_of(series),
             sectors: (
                 series.iter().map(key).any(|k| k.sector != SectorSel::All),
@@ -820,6 +865,10 @@ impl Plan {
         }
         let w = self.sectors + 1;
         for region in 0..self.regions {
+            let row = &flags[region * w..(region + 1) * w];
+            if emit.skip_span(row.iter().filter(|&&f| f).count()) {
+                continue;
+            }
             for (k, sector) in self.sels() {
                 if flags[region * w + k] {
                     if emit.skip() {
@@ -950,14 +999,10 @@ impl Plan {
                     sc.ssq_mkt[i * w + k] += v * v;
                 }
             }
-            if need_blocs {
-                let sector = emit.sector_blocs();
+            if need_blocs && emit.sector_blocs() {
                 for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
                     for &b in &self.region_blocs[i] {
-                        if sector {
-                            sc.bloc_imports[(b * n + j) * w + k] += v;
-                        }
-                        sc.bloc_imports[(b * n + j) * w + ns] += v;
+                        sc.bloc_imports[(b * n + j) * w + k] += v;
                     }
                 }
             }
@@ -996,6 +1041,11 @@ impl Plan {
                     if v > sc.top[j * w + ns].0 {
                         sc.top[j * w + ns] = (v, i);
                     }
+                    if need_blocs {
+                        for &b in &self.region_blocs[i] {
+                            sc.bloc_imports[(b * n + j) * w + ns] += v;
+                        }
+                    }
                 }
             }
         }
@@ -1011,6 +1061,9 @@ impl Plan {
         if emit.wants(Metric::Flow) {
             for (k, sel) in self.sels() {
                 if let SectorSel::One(_) = sel {
+                    if emit.skip_span(self.sector_entries[k].len()) {
+                        continue;
+                    }
                     for e in self.sector_entries[k].clone() {
                         if emit.skip() {
                             continue;
@@ -1022,7 +1075,7 @@ impl Plan {
                             None,
                         );
                     }
-                } else {
+                } else if !emit.skip_span(self.pairs.len()) {
                     for i in 0..n {
                         for j in 0..n {
                             if self.pair_all[i * n + j] && !emit.skip() {
@@ -1099,6 +1152,9 @@ impl Plan {
         // import_share, per foreign entry and per all-sector pair.
         if emit.wants(Metric::ImportShare) {
             for (k, sel) in self.sels() {
+                if emit.skip_span(self.import_shares[k]) {
+                    continue;
+                }
                 if let SectorSel::One(_) = sel {
                     for e in self.sector_entries[k].clone() {
                         let entry = &st.entries[e];
@@ -1183,6 +1239,10 @@ impl Plan {
 
         if emit.wants(Metric::BlocImportShare) {
             for j in 0..n {
+                let row = &self.has_foreign_supplier[j * w..(j + 1) * w];
+                if emit.skip_span(self.blocs * row.iter().filter(|&&f| f).count()) {
+                    continue;
+                }
                 for b in 0..self.blocs {
                     for (k, sel) in self.sels() {
                         if self.has_foreign_supplier[j * w + k] && !emit.skip() {

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::metrics::{OneMarket, Plan, Scratch, SectorSel, SeriesKey, Wanted};
+use crate::metrics::{MarketValue, OneMarket, Plan, Scratch, SectorSel, SeriesKey, Wanted};
 use crate::model::pe::MarketYear;
 use crate::model::{Draw, Model, ModelError};
 
@@ -361,10 +361,21 @@ fn summarise_with(
     // The base year is the data in every run: series summarised from every run's value
     // hold the later years only.
     let later = t_count - 1;
+    // Progress counts a run of a pass as one unit per later year, and a derived year's
+    // pass over the runs as one per run: the derived years together take about as long
+    // as the held pass.
+    let unit = later.max(1);
+    let derives =
+        shortcuts.derive && Derivation::new(plan, selected, &by_run, runs, later, budget).is_some();
     let passes = level_groups(&level_series, runs, t_count, budget).len()
         + chunk_count(market_series.len(), runs, later, budget)
-        + chunk_count(by_run.len(), runs, later, budget);
-    let counter = Counter::new(progress, (passes * runs) as u64);
+        + if derives {
+            2
+        } else {
+            chunk_count(by_run.len(), runs, later, budget)
+        };
+    let counter = Counter::new(progress, (passes * runs * unit) as u64);
+    counter.weigh(unit as u64);
     if !by_level.is_empty() {
         match summarise_by_level(model, plan, &level_series, options, &counter)? {
             Some(cells) => place(&mut stats, &by_level, &cells, t_count),
@@ -403,7 +414,7 @@ fn summarise_with(
         .then(|| Derivation::new(plan, selected, &by_run, runs, later, budget))
         .flatten()
     {
-        counter.remaining(runs as u64);
+        counter.remaining((2 * runs * unit) as u64);
         d.summarise(model, plan, options, &counter, &mut buffer, &mut stats)?;
         counter.finish();
         return Ok(stats);
@@ -414,7 +425,7 @@ fn summarise_with(
     // As few chunks as the budget allows, of equal size.
     let count = chunk_count(by_run.len(), runs, later, budget);
     let chunks: Vec<&[usize]> = by_run.chunks(by_run.len().div_ceil(count).max(1)).collect();
-    counter.remaining((chunks.len() * runs) as u64);
+    counter.remaining((chunks.len() * runs * unit) as u64);
     for chunk in chunks {
         let series: Vec<usize> = chunk.iter().map(|&c| selected[c]).collect();
         let cells = hold_runs(model, plan, &series, options, &counter, &mut buffer)?;
@@ -588,6 +599,7 @@ impl Derivation {
         let t_count = model.scenario.year_count();
         let s_count = self.held.len();
         let cells = hold_runs(model, plan, &self.held, options, counter, buffer)?;
+        counter.weigh(1);
         for (p, &at) in self.selected_at.iter().enumerate() {
             let Some(c) = at else { continue };
             for t in 1..t_count {
@@ -599,67 +611,45 @@ impl Derivation {
         let buffer = &*buffer;
         let width = s_count * (t_count - 1);
         let derived = self.from_pairs.len() + self.reciprocal.len();
-        // One year at a time: every run's derived values, `values[r * derived + d]`.
-        let mut values = vec![f64::NAN; runs * derived];
+        // One year at a time: every run's derived values, held as for any series.
+        let mut values = Vec::new();
         let mut per_year: Vec<Vec<[f64; 6]>> = Vec::with_capacity(t_count - 1);
         for t in 1..t_count {
-            values
-                .par_chunks_mut(derived)
-                .enumerate()
-                .try_for_each_init(
-                    || {
-                        let pairs = vec![0.0; self.pair_at.len()];
-                        let year_values = vec![f64::NAN; plan.keys.len()];
-                        (Scratch::default(), year_values, pairs)
-                    },
-                    |(scratch, year_values, pairs), (r, row)| {
-                        if r % 256 == 0 && counter.cancelled() {
-                            return Err(EnsembleError::Cancelled);
-                        }
-                        let held =
-                            |p: usize| buffer[held_at(width, runs, (t - 1) * s_count + p, r)];
-                        if !self.from_pairs.is_empty() {
-                            for (slot, &p) in pairs.iter_mut().zip(&self.pair_at) {
-                                *slot = held(p);
-                            }
-                            plan.evaluate_from_pairs(
-                                model,
-                                pairs,
-                                scratch,
-                                year_values,
-                                &self.wanted,
-                            );
-                        }
-                        let (by_pairs, by_reciprocal) = row.split_at_mut(self.from_pairs.len());
-                        for (slot, &(k, _)) in by_pairs.iter_mut().zip(&self.from_pairs) {
-                            *slot = year_values[k];
-                        }
-                        for (slot, &(_, p)) in by_reciprocal.iter_mut().zip(&self.reciprocal) {
-                            *slot = 1.0 / held(p);
-                        }
-                        Ok(())
-                    },
-                )?;
-            let values = &values;
-            per_year.push(
-                (0..derived)
-                    .into_par_iter()
-                    .map_init(
-                        || (Vec::with_capacity(runs), Vec::with_capacity(runs)),
-                        |(column, keys), d| {
-                            column.clear();
-                            column.extend(
-                                values[d..]
-                                    .iter()
-                                    .step_by(derived)
-                                    .copied()
-                                    .filter(|v| !v.is_nan()),
-                            );
-                            summary_by_keys(column, keys)
-                        },
-                    )
-                    .collect(),
-            );
+            let init = || {
+                let pairs = vec![0.0; self.pair_at.len()];
+                let year_values = vec![f64::NAN; plan.keys.len()];
+                (Scratch::default(), year_values, pairs)
+            };
+            let fill = |(scratch, year_values, pairs): &mut (Scratch, Vec<f64>, Vec<f64>),
+                        r: usize,
+                        row: &mut [f64]| {
+                let held = |p: usize| buffer[held_at(width, runs, (t - 1) * s_count + p, r)];
+                if !self.from_pairs.is_empty() {
+                    for (slot, &p) in pairs.iter_mut().zip(&self.pair_at) {
+                        *slot = held(p);
+                    }
+                    plan.evaluate_from_pairs(model, pairs, scratch, year_values, &self.wanted);
+                }
+                let (by_pairs, by_reciprocal) = row.split_at_mut(self.from_pairs.len());
+                for (slot, &(k, _)) in by_pairs.iter_mut().zip(&self.from_pairs) {
+                    *slot = year_values[k];
+                }
+                for (slot, &(_, p)) in by_reciprocal.iter_mut().zip(&self.reciprocal) {
+                    *slot = 1.0 / held(p);
+                }
+                Ok(())
+            };
+            let summarise =
+                |_: usize, values: &[f64], keys: &mut Vec<i64>| summary_by_keys(values, keys);
+            per_year.push(summarise_cells(
+                derived,
+                runs,
+                &mut values,
+                &init,
+                &fill,
+                &summarise,
+                counter,
+            )?);
         }
         let targets = self
             .from_pairs
@@ -903,31 +893,52 @@ fn summarise_by_level(
         let summarise = |cell: usize, levels: &[f64], keys: &mut Vec<i64>| {
             let (p, t) = (cell / t_count, cell % t_count);
             let market = part[p];
-            let mut flows = vec![0.0; model.structure.entries.len()];
-            let mut values_at = |level: f64, out: &mut Vec<f64>| {
-                let (creation, diversion) = model.untouched_market_flows(market, level, &mut flows);
+            let flows = &mut vec![0.0; model.structure.entries.len()];
+            let values_at = |level: f64, flows: &mut Vec<f64>, out: &mut Vec<f64>| {
+                let (creation, diversion) = model.untouched_market_flows(market, level, flows);
                 out.clear();
                 out.extend(
                     mine[p]
                         .iter()
-                        .map(|&i| plan.level_value(model, series[i], &flows, creation, diversion)),
+                        .map(|&i| plan.level_value(model, series[i], flows, creation, diversion)),
                 );
             };
             // A level that is not a number leaves that run out; let it be simulated.
             if levels.len() != runs {
                 return None;
             }
-            // Means as `Iterator::sum` takes them: from −0, in run order.
-            let mut sums = vec![-0.0; mine[p].len()];
-            let mut values = Vec::with_capacity(mine[p].len());
+            // Means as `Iterator::sum` takes them: from −0, in run order. Each run's
+            // flows into the market are added up entry by entry, and its imports,
+            // creation and diversion once, whichever of them the series are.
+            let entries = model.structure.markets[market].entries.clone();
+            let mut flow_sums = vec![-0.0; entries.len()];
+            let mut other_sums = [-0.0; 3];
+            let others = [
+                MarketValue::Imports,
+                MarketValue::Creation,
+                MarketValue::Diversion,
+            ]
+            .map(|value| OneMarket { market, value });
             keys.clear();
             for &level in levels {
                 keys.push(order_key(level));
-                values_at(level, &mut values);
-                for (sum, &v) in sums.iter_mut().zip(&values) {
-                    *sum += v;
+                let (creation, diversion) = model.untouched_market_flows(market, level, flows);
+                for (sum, &f) in flow_sums.iter_mut().zip(&flows[entries.clone()]) {
+                    *sum += f;
+                }
+                for (sum, &one) in other_sums.iter_mut().zip(&others) {
+                    *sum += plan.level_value(model, one, flows, creation, diversion);
                 }
             }
+            let sums: Vec<f64> = mine[p]
+                .iter()
+                .map(|&i| match series[i].value {
+                    MarketValue::Flow(e) => flow_sums[e - entries.start],
+                    MarketValue::Imports => other_sums[0],
+                    MarketValue::Creation => other_sums[1],
+                    MarketValue::Diversion => other_sums[2],
+                })
+                .collect();
             if !sums.iter().all(|s| s.is_finite()) {
                 return None;
             }
@@ -941,7 +952,7 @@ fn summarise_by_level(
                 .iter()
                 .map(|&r| {
                     let mut v = Vec::new();
-                    values_at(from_order_key(key_at(r)), &mut v);
+                    values_at(from_order_key(key_at(r)), flows, &mut v);
                     v
                 })
                 .collect();
@@ -1112,6 +1123,8 @@ struct Counter<'a> {
     progress: &'a dyn Progress,
     done: AtomicU64,
     total: AtomicU64,
+    /// How much of the total one run of the current pass is.
+    weight: AtomicU64,
 }
 
 impl<'a> Counter<'a> {
@@ -1120,7 +1133,13 @@ impl<'a> Counter<'a> {
             progress,
             done: AtomicU64::new(0),
             total: AtomicU64::new(total),
+            weight: AtomicU64::new(1),
         }
+    }
+
+    /// Counts each run from now on as `weight`.
+    fn weigh(&self, weight: u64) {
+        self.weight.store(weight, Ordering::Relaxed);
     }
 
     /// Sets the total to what is done plus `more`, once the rest of the work is known.
@@ -1130,9 +1149,10 @@ impl<'a> Counter<'a> {
     }
 
     fn tick(&self) {
-        let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let weight = self.weight.load(Ordering::Relaxed);
+        let d = self.done.fetch_add(weight, Ordering::Relaxed) + weight;
         let total = self.total.load(Ordering::Relaxed);
-        if d.is_multiple_of(64) || d == total {
+        if (d / weight).is_multiple_of(64) || d >= total {
             self.progress.advance(d.min(total), total);
         }
     }
@@ -1546,6 +1566,47 @@ mod tests {
         // A budget too small for the held series in one pass takes the plain chunks.
         let small = d.held.len() * (years - 1) * 301 * 8;
         assert!(Derivation::new(&plan, &selected, &by_run, 301, years - 1, small).is_none());
+    }
+
+    /// Records every progress report.
+    struct Reports(std::sync::Mutex<Vec<(u64, u64)>>);
+
+    impl Progress for Reports {
+        fn advance(&self, done: u64, total: u64) {
+            self.0.lock().expect("not poisoned").push((done, total));
+        }
+    }
+
+    #[test]
+    fn progress_only_moves_forward_and_ends_at_its_total() {
+        let (model, plan) = flagship();
+        let options = Options {
+            runs: 200,
+            seed: 5,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            only: None,
+        };
+        let reports = Reports(std::sync::Mutex::new(Vec::new()));
+        run(&model, &plan, &options, &reports).expect("runs");
+        let reports = reports.0.into_inner().expect("not poisoned");
+        assert!(reports.len() > 10, "{}", reports.len());
+        let fractions: Vec<f64> = reports
+            .iter()
+            .map(|&(done, total)| {
+                assert!(done <= total, "{done} of {total}");
+                done as f64 / total as f64
+            })
+            .collect();
+        // Reports come from two threads, so neighbours may swap; the fraction done never
+        // falls back by more than what the other thread had not reported yet.
+        for pair in fractions.windows(2) {
+            assert!(pair[1] >= pair[0] - 0.05, "{pair:?}");
+        }
+        assert_eq!(reports.last().map(|&(d, t)| d == t), Some(true));
+        // The derived series' passes are counted: progress is not done after the held
+        // pass, which is the first half.
+        let halfway = fractions.iter().filter(|&&f| f > 0.4 && f < 0.9).count();
+        assert!(halfway > 2, "{fractions:?}");
     }
 
     #[test]

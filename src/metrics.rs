@@ -219,6 +219,8 @@ pub struct Plan {
     /// How many import shares each sector has (its foreign entries), and `all` last (the
     /// foreign pairs with trade).
     import_shares: Vec<usize>,
+    /// How each series' value follows from the year's flows, in the order of `keys`.
+    formulas: Vec<Formula>,
 }
 
 /// A set of metrics.
@@ -244,7 +246,8 @@ trait Emit {
     fn wants(&mut self, metric: Metric) -> bool;
     /// Every metric this receiver may want, so the walker can skip unused aggregates.
     fn mask(&self) -> MetricMask;
-    fn emit(&mut self, key: SeriesKey, value: f64, top: Option<usize>);
+    /// The next series, whose value `formula` gives from `ctx`.
+    fn emit(&mut self, key: SeriesKey, formula: Formula, ctx: &Ctx<'_>);
     /// Whether per-sector series, and whether all-sector series, may be emitted (wanted
     /// or not), so the walker can skip the aggregates of the other kind.
     fn sectors(&self) -> (bool, bool) {
@@ -268,7 +271,8 @@ trait Emit {
     }
 }
 
-struct CollectKeys<'a>(&'a mut Vec<SeriesKey>);
+/// Collects every series and its formula.
+struct CollectKeys<'a>(&'a mut Vec<SeriesKey>, &'a mut Vec<Formula>);
 
 impl Emit for CollectKeys<'_> {
     fn wants(&mut self, _: Metric) -> bool {
@@ -279,8 +283,9 @@ impl Emit for CollectKeys<'_> {
         MetricMask::ALL
     }
 
-    fn emit(&mut self, key: SeriesKey, _: f64, _: Option<usize>) {
+    fn emit(&mut self, key: SeriesKey, formula: Formula, _: &Ctx<'_>) {
         self.0.push(key);
+        self.1.push(formula);
     }
 }
 
@@ -340,7 +345,8 @@ impl Emit for WriteValues<'_, '_> {
     }
 
     #[inline]
-    fn emit(&mut self, _: SeriesKey, value: f64, top: Option<usize>) {
+    fn emit(&mut self, _: SeriesKey, formula: Formula, ctx: &Ctx<'_>) {
+        let (value, top) = formula.value(ctx);
         self.out[self.cursor] = value;
         if let Some(t) = self.top.as_deref_mut() {
             t[self.cursor] = top;
@@ -351,10 +357,8 @@ impl Emit for WriteValues<'_, '_> {
 
 /// A set of series to evaluate ([`Plan::wanted`]), prepared once for many years.
 pub(crate) struct Wanted {
-    /// Per key: whether the series is wanted.
-    bits: Vec<bool>,
-    /// Per key and one past the last: how many series before it are wanted.
-    before: Vec<u32>,
+    /// The series, as indices into the plan's keys, in order.
+    list: Vec<usize>,
     mask: MetricMask,
     /// Whether per-sector series, and whether all-sector series, are wanted.
     sectors: (bool, bool),
@@ -362,52 +366,122 @@ pub(crate) struct Wanted {
     sector_blocs: bool,
 }
 
-/// Writes the wanted series only, computing no other.
-struct WriteWanted<'a> {
-    out: &'a mut [f64],
-    cursor: usize,
-    wanted: &'a Wanted,
-    blocks: &'a [std::ops::Range<usize>],
+/// How a series' value in a year follows from the year's flows and the aggregates of
+/// [`Plan::aggregate`]. Indices are into the flows (entries), the pair matrix
+/// (`i * n + j`), or the aggregates' cells (`region * (sectors + 1) + sector`, the last
+/// sector being `all`).
+#[derive(Clone, Copy, Debug)]
+enum Formula {
+    /// The flow of an entry.
+    Entry(usize),
+    /// The all-sector flow of a pair.
+    Pair(usize),
+    /// An entry's share of its importer's imports in the cell.
+    EntryShare(usize, usize),
+    /// A pair's share of its importer's imports in the cell.
+    PairShare(usize, usize),
+    Imports(usize),
+    Exports(usize),
+    SupplierHhi(usize),
+    EffectiveSuppliers(usize),
+    TopSupplierShare(usize),
+    MarketHhi(usize),
+    EffectiveMarkets(usize),
+    /// Of a region.
+    TradeHhi(usize),
+    /// Imports from a bloc (index into the bloc imports) over the cell's imports.
+    BlocImportShare(usize, usize),
+    /// Of a region with a bloc.
+    BlocTradeShare(usize, usize),
+    SelfSufficiency(usize),
+    Creation(usize),
+    Diversion(usize),
+    /// GE, of a region.
+    Welfare(usize),
+    Wage(usize),
+    RealWage(usize),
+    /// GE, of a region and sector (`j * sectors + s`).
+    PriceIndex(usize),
 }
 
-impl Emit for WriteWanted<'_> {
-    fn wants(&mut self, metric: Metric) -> bool {
-        enter_block(self.blocks, self.wanted.mask, metric, &mut self.cursor)
-    }
+/// What a [`Formula`] reads: one year's flows, their aggregates and the GE solution.
+struct Ctx<'a> {
+    flows: &'a [f64],
+    sc: &'a Scratch,
+    ge: Option<&'a crate::model::ge::GeSolution>,
+    model: &'a Model,
+    plan: &'a Plan,
+}
 
-    fn mask(&self) -> MetricMask {
-        self.wanted.mask
-    }
+/// a / b, or no value if b is not positive.
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { f64::NAN }
+}
 
-    fn sectors(&self) -> (bool, bool) {
-        self.wanted.sectors
+/// The HHI from a sum of squared flows and their total. Squares of flows below ~1e-154
+/// or above ~1e154 leave f64's range; such an HHI cannot be computed and has no value
+/// rather than a value of 0 or infinity.
+fn hhi(ssq: f64, total: f64) -> f64 {
+    let h = ssq / (total * total);
+    if total > 0.0 && h.is_finite() && h > 0.0 {
+        h
+    } else {
+        f64::NAN
     }
+}
 
-    fn sector_blocs(&self) -> bool {
-        self.wanted.sector_blocs
-    }
-
+impl Formula {
+    /// The value, and for a top supplier share the top supplier.
     #[inline]
-    fn skip(&mut self) -> bool {
-        let skip = !self.wanted.bits[self.cursor];
-        self.cursor += usize::from(skip);
-        skip
-    }
-
-    #[inline]
-    fn skip_span(&mut self, count: usize) -> bool {
-        let end = self.cursor + count;
-        let skip = self.wanted.before[end] == self.wanted.before[self.cursor];
-        if skip {
-            self.cursor = end;
-        }
-        skip
-    }
-
-    #[inline]
-    fn emit(&mut self, _: SeriesKey, value: f64, _: Option<usize>) {
-        self.out[self.cursor] = value;
-        self.cursor += 1;
+    fn value(self, ctx: &Ctx<'_>) -> (f64, Option<usize>) {
+        let sc = ctx.sc;
+        let n = ctx.plan.regions;
+        // Exports plus imports between a region and a partner, all sectors.
+        let partner_trade = |r: usize, p: usize| sc.all[r * n + p] + sc.all[p * n + r];
+        let partners = |r: usize| (0..n).filter(move |&p| p != r);
+        let ge = |field: fn(&crate::model::ge::GeSolution) -> &Vec<f64>, at: usize| {
+            ctx.ge.map_or(1.0, |g| field(g)[at])
+        };
+        let value = match self {
+            Formula::Entry(e) => ctx.flows[e],
+            Formula::Pair(p) => sc.all[p],
+            Formula::EntryShare(e, c) => ratio(ctx.flows[e], sc.imports[c]),
+            Formula::PairShare(p, c) => ratio(sc.all[p], sc.imports[c]),
+            Formula::Imports(c) => sc.imports[c],
+            Formula::Exports(c) => sc.exports[c],
+            Formula::SupplierHhi(c) => hhi(sc.ssq_sup[c], sc.imports[c]),
+            Formula::EffectiveSuppliers(c) => 1.0 / hhi(sc.ssq_sup[c], sc.imports[c]),
+            Formula::TopSupplierShare(c) => {
+                let ((v, who), m) = (sc.top[c], sc.imports[c]);
+                return (ratio(v, m), (m > 0.0).then_some(who));
+            }
+            Formula::MarketHhi(c) => hhi(sc.ssq_mkt[c], sc.exports[c]),
+            Formula::EffectiveMarkets(c) => 1.0 / hhi(sc.ssq_mkt[c], sc.exports[c]),
+            Formula::TradeHhi(r) => {
+                let total: f64 = partners(r).map(|p| partner_trade(r, p)).sum();
+                let ssq: f64 = partners(r).map(|p| partner_trade(r, p).powi(2)).sum();
+                hhi(ssq, total)
+            }
+            Formula::BlocImportShare(at, c) => ratio(sc.bloc_imports[at], sc.imports[c]),
+            Formula::BlocTradeShare(r, b) => {
+                let total: f64 = partners(r).map(|p| partner_trade(r, p)).sum();
+                let with: f64 = ctx.model.scenario.blocs[b]
+                    .members
+                    .iter()
+                    .filter(|&&p| p != r)
+                    .map(|&p| partner_trade(r, p))
+                    .sum();
+                ratio(with, total)
+            }
+            Formula::SelfSufficiency(c) => ratio(sc.domestic[c], sc.total[c]),
+            Formula::Creation(c) => sc.creation[c],
+            Formula::Diversion(c) => sc.diversion[c],
+            Formula::Welfare(j) => ge(|g| &g.welfare, j),
+            Formula::Wage(j) => ge(|g| &g.wage, j),
+            Formula::RealWage(j) => ge(|g| &g.real_wage, j),
+            Formula::PriceIndex(at) => ge(|g| &g.price_index, at),
+        };
+        (value, None)
     }
 }
 
@@ -499,6 +573,7 @@ impl Plan {
             pairs: Vec::new(),
             pair_series: Vec::new(),
             import_shares: vec![0; ns + 1],
+            formulas: Vec::new(),
         };
         // Flags are indexed [j * (ns + 1) + s] with s = ns for `all`.
         for e in &st.entries {
@@ -530,13 +605,15 @@ impl Plan {
             pe: None,
             ge: None,
         };
+        let mut formulas = Vec::new();
         plan.walk(
             model,
             &state,
             None,
             &mut scratch,
-            &mut CollectKeys(&mut keys),
+            &mut CollectKeys(&mut keys, &mut formulas),
         );
+        plan.formulas = formulas;
         for (i, k) in keys.iter().enumerate() {
             let b = &mut plan.blocks[k.metric as usize];
             if b.start == b.end {
@@ -751,20 +828,11 @@ impl Plan {
     /// The series `series` (indices into `keys`), prepared for [`Plan::evaluate_wanted`]
     /// and [`Plan::evaluate_from_pairs`].
     pub(crate) fn wanted(&self, series: &[usize]) -> Wanted {
-        let mut bits = vec![false; self.keys.len()];
-        for &i in series {
-            bits[i] = true;
-        }
+        let mut list = series.to_vec();
+        list.sort_unstable();
+        list.dedup();
         let key = |i: &usize| self.keys[*i];
-        let before = std::iter::once(0)
-            .chain(bits.iter().scan(0u32, |count, &b| {
-                *count += u32::from(b);
-                Some(*count)
-            }))
-            .collect();
         Wanted {
-            bits,
-            before,
             mask: self.mask_of(series),
             sectors: (
                 series.iter().map(key).any(|k| k.sector != SectorSel::All),
@@ -774,6 +842,7 @@ impl Plan {
                 .iter()
                 .map(key)
                 .any(|k| k.metric == Metric::BlocImportShare && k.sector != SectorSel::All),
+            list,
         }
     }
 
@@ -788,13 +857,7 @@ impl Plan {
         out: &mut [f64],
         wanted: &Wanted,
     ) {
-        let mut writer = WriteWanted {
-            out,
-            cursor: 0,
-            wanted,
-            blocks: &self.blocks,
-        };
-        self.walk(model, state, None, scratch, &mut writer);
+        self.write_wanted(model, state, None, scratch, out, wanted);
     }
 
     /// Evaluates the `wanted` series (each [`Plan::follows_from_pairs`]) into `out` from
@@ -817,13 +880,33 @@ impl Plan {
             pe: None,
             ge: None,
         };
-        let mut writer = WriteWanted {
-            out,
-            cursor: 0,
-            wanted,
-            blocks: &self.blocks,
+        self.write_wanted(model, &state, Some(pairs), scratch, out, wanted);
+    }
+
+    /// Sums only the aggregates the `wanted` series read, then evaluates each of those
+    /// series' formulas: the same arithmetic as [`Plan::walk`], without going past the
+    /// series that are not wanted.
+    fn write_wanted(
+        &self,
+        model: &Model,
+        state: &YearState<'_>,
+        pairs: Option<&[f64]>,
+        scratch: &mut Scratch,
+        out: &mut [f64],
+        wanted: &Wanted,
+    ) {
+        let needs = (wanted.mask, wanted.sectors, wanted.sector_blocs);
+        self.aggregate(model, state, pairs, scratch, needs);
+        let ctx = Ctx {
+            flows: state.flows,
+            sc: scratch,
+            ge: state.ge,
+            model,
+            plan: self,
         };
-        self.walk(model, &state, Some(pairs), scratch, &mut writer);
+        for &k in &wanted.list {
+            out[k] = self.formulas[k].value(&ctx).0;
+        }
     }
 
     /// The series (index into `keys`) whose reciprocal series `index` is in every run, if
@@ -855,10 +938,11 @@ impl Plan {
     fn emit_cells<E: Emit>(
         &self,
         emit: &mut E,
+        ctx: &Ctx<'_>,
         metric: Metric,
         partner: Partner,
         flags: &[bool],
-        value: impl Fn(usize, usize) -> (f64, Option<usize>),
+        formula: impl Fn(usize, usize) -> Formula,
     ) {
         if !emit.wants(metric) {
             return;
@@ -870,21 +954,14 @@ impl Plan {
                 continue;
             }
             for (k, sector) in self.sels() {
-                if flags[region * w + k] {
-                    if emit.skip() {
-                        continue;
-                    }
-                    let (v, top) = value(region, k);
-                    emit.emit(
-                        SeriesKey {
-                            metric,
-                            region,
-                            partner,
-                            sector,
-                        },
-                        v,
-                        top,
-                    );
+                if flags[region * w + k] && !emit.skip() {
+                    let key = SeriesKey {
+                        metric,
+                        region,
+                        partner,
+                        sector,
+                    };
+                    emit.emit(key, formula(region, k), ctx);
                 }
             }
         }
@@ -905,15 +982,19 @@ impl Plan {
     }
 
     #[allow(clippy::too_many_lines)]
-    /// Emits the year's series to `emit`, from the flows of `state`, or, with `pairs`, from
-    /// the all-sector flows of the pairs with trade ([`Plan::evaluate_from_pairs`]).
-    fn walk<E: Emit>(
+    /// Sums the year's flows into the aggregates of `sc` that series of the metrics in
+    /// `mask` read (per-sector ones if `sectors.0`, all-sector ones if `sectors.1`; bloc
+    /// imports per sector if `sector_blocs`), from the flows of `state`, or, with `pairs`,
+    /// from the all-sector flows of the pairs with trade ([`Plan::evaluate_from_pairs`]).
+    /// The aggregates no such series reads stay 0.
+    #[allow(clippy::fn_params_excessive_bools)]
+    fn aggregate(
         &self,
         model: &Model,
         state: &YearState<'_>,
         pairs: Option<&[f64]>,
         sc: &mut Scratch,
-        emit: &mut E,
+        (mask, sectors, sector_blocs): (MetricMask, (bool, bool), bool),
     ) {
         let st = &model.structure;
         let (n, ns) = (self.regions, self.sectors);
@@ -937,12 +1018,10 @@ impl Plan {
         sc.bloc_imports.resize(self.blocs * cells, 0.0);
         sc.all.clear();
         sc.all.resize(n * n, 0.0);
-        // Only the aggregates some wanted metric reads are accumulated; the others stay 0.
-        let mask = emit.mask();
         use Metric as M;
         // Per-sector aggregates only when a per-sector series may be emitted; the
         // all-sector ones come from the pair matrix.
-        let (need_one, need_all) = emit.sectors();
+        let (need_one, need_all) = sectors;
         let need_imports = need_one
             && mask.any(&[
                 M::Imports,
@@ -999,7 +1078,7 @@ impl Plan {
                     sc.ssq_mkt[i * w + k] += v * v;
                 }
             }
-            if need_blocs && emit.sector_blocs() {
+            if need_blocs && sector_blocs {
                 for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
                     for &b in &self.region_blocs[i] {
                         sc.bloc_imports[(b * n + j) * w + k] += v;
@@ -1049,13 +1128,51 @@ impl Plan {
                 }
             }
         }
+        if self.engine == EngineKind::Pe && mask.any(&[M::Creation, M::Diversion]) {
+            sc.creation.clear();
+            sc.creation.resize(cells, 0.0);
+            sc.diversion.clear();
+            sc.diversion.resize(cells, 0.0);
+            if let Some(pe) = &state.pe {
+                for (m, market) in st.markets.iter().enumerate() {
+                    for k in [market.sector, ns] {
+                        sc.creation[market.importer * w + k] += pe.creation[m];
+                        sc.diversion[market.importer * w + k] += pe.diversion[m];
+                    }
+                }
+            }
+        }
+    }
+
+    /// Emits the year's series to `emit`, from the flows of `state`, or, with `pairs`, from
+    /// the all-sector flows of the pairs with trade ([`Plan::evaluate_from_pairs`]).
+    #[allow(clippy::too_many_lines)]
+    fn walk<E: Emit>(
+        &self,
+        model: &Model,
+        state: &YearState<'_>,
+        pairs: Option<&[f64]>,
+        sc: &mut Scratch,
+        emit: &mut E,
+    ) {
+        let needs = (emit.mask(), emit.sectors(), emit.sector_blocs());
+        self.aggregate(model, state, pairs, sc, needs);
+        let st = &model.structure;
+        let (n, ns) = (self.regions, self.sectors);
+        let w = ns + 1;
+        let ctx = &Ctx {
+            flows: state.flows,
+            sc,
+            ge: state.ge,
+            model,
+            plan: self,
+        };
         let key = |metric, region, partner, sector| SeriesKey {
             metric,
             region,
             partner,
             sector,
         };
-        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
 
         // flow
         if emit.wants(Metric::Flow) {
@@ -1071,8 +1188,8 @@ impl Plan {
                         let entry = &st.entries[e];
                         emit.emit(
                             key(Metric::Flow, entry.from, Partner::Region(entry.to), sel),
-                            x[e],
-                            None,
+                            Formula::Entry(e),
+                            ctx,
                         );
                     }
                 } else if !emit.skip_span(self.pairs.len()) {
@@ -1081,8 +1198,8 @@ impl Plan {
                             if self.pair_all[i * n + j] && !emit.skip() {
                                 emit.emit(
                                     key(Metric::Flow, i, Partner::Region(j), sel),
-                                    sc.all[i * n + j],
-                                    None,
+                                    Formula::Pair(i * n + j),
+                                    ctx,
                                 );
                             }
                         }
@@ -1091,62 +1208,44 @@ impl Plan {
             }
         }
 
-        self.emit_cells(
+        let cells =
+            |emit: &mut E, metric, partner, flags: &[bool], formula: fn(usize) -> Formula| {
+                self.emit_cells(emit, ctx, metric, partner, flags, |r, k| formula(r * w + k));
+            };
+        cells(
             emit,
             Metric::Imports,
             Partner::None,
             &self.has_market,
-            |j, k| (sc.imports[j * w + k], None),
+            Formula::Imports,
         );
-
-        self.emit_cells(
+        cells(
             emit,
             Metric::Exports,
             Partner::None,
             &self.has_exports_any,
-            |i, k| (sc.exports[i * w + k], None),
+            Formula::Exports,
         );
-
-        // Squares of flows below ~1e-154 or above ~1e154 leave f64's range; such an HHI
-        // cannot be computed and has no value rather than a value of 0 or infinity.
-        let hhi = |ssq: f64, total: f64| {
-            let h = ssq / (total * total);
-            if total > 0.0 && h.is_finite() && h > 0.0 {
-                h
-            } else {
-                f64::NAN
-            }
-        };
-        self.emit_cells(
+        cells(
             emit,
             Metric::SupplierHhi,
             Partner::None,
             &self.has_foreign_supplier,
-            |j, k| (hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]), None),
+            Formula::SupplierHhi,
         );
-
-        self.emit_cells(
+        cells(
             emit,
             Metric::EffectiveSuppliers,
             Partner::None,
             &self.has_foreign_supplier,
-            |j, k| {
-                (
-                    1.0 / hhi(sc.ssq_sup[j * w + k], sc.imports[j * w + k]),
-                    None,
-                )
-            },
+            Formula::EffectiveSuppliers,
         );
-
-        self.emit_cells(
+        cells(
             emit,
             Metric::TopSupplierShare,
             Partner::Top,
             &self.has_foreign_supplier,
-            |j, k| {
-                let ((v, who), m) = (sc.top[j * w + k], sc.imports[j * w + k]);
-                (ratio(v, m), (m > 0.0).then_some(who))
-            },
+            Formula::TopSupplierShare,
         );
 
         // import_share, per foreign entry and per all-sector pair.
@@ -1161,7 +1260,6 @@ impl Plan {
                         if entry.from == entry.to || emit.skip() {
                             continue;
                         }
-                        let m = sc.imports[entry.to * w + k];
                         emit.emit(
                             key(
                                 Metric::ImportShare,
@@ -1169,8 +1267,8 @@ impl Plan {
                                 Partner::Region(entry.from),
                                 sel,
                             ),
-                            ratio(x[e], m),
-                            None,
+                            Formula::EntryShare(e, entry.to * w + k),
+                            ctx,
                         );
                     }
                 } else {
@@ -1179,11 +1277,10 @@ impl Plan {
                             if emit.skip() {
                                 continue;
                             }
-                            let m = sc.imports[j * w + ns];
                             emit.emit(
                                 key(Metric::ImportShare, j, Partner::Region(i), sel),
-                                ratio(sc.all[i * n + j], m),
-                                None,
+                                Formula::PairShare(i * n + j, j * w + ns),
+                                ctx,
                             );
                         }
                     }
@@ -1191,47 +1288,32 @@ impl Plan {
             }
         }
 
-        self.emit_cells(
+        cells(
             emit,
             Metric::MarketHhi,
             Partner::None,
             &self.has_foreign_market,
-            |i, k| (hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]), None),
+            Formula::MarketHhi,
         );
-
-        self.emit_cells(
+        cells(
             emit,
             Metric::EffectiveMarkets,
             Partner::None,
             &self.has_foreign_market,
-            |i, k| {
-                (
-                    1.0 / hhi(sc.ssq_mkt[i * w + k], sc.exports[i * w + k]),
-                    None,
-                )
-            },
+            Formula::EffectiveMarkets,
         );
 
         // trade_hhi and bloc_trade_share: partners by exports + imports, all sectors.
-        let partner_trade = |r: usize, p: usize| sc.all[r * n + p] + sc.all[p * n + r];
         let has_partner = |r: usize| {
             (0..n).any(|p| p != r && (self.pair_all[r * n + p] || self.pair_all[p * n + r]))
         };
         if emit.wants(Metric::TradeHhi) {
             for r in 0..n {
                 if has_partner(r) && !emit.skip() {
-                    let total: f64 = (0..n)
-                        .filter(|&p| p != r)
-                        .map(|p| partner_trade(r, p))
-                        .sum();
-                    let ssq: f64 = (0..n)
-                        .filter(|&p| p != r)
-                        .map(|p| partner_trade(r, p).powi(2))
-                        .sum();
                     emit.emit(
                         key(Metric::TradeHhi, r, Partner::None, SectorSel::All),
-                        hhi(ssq, total),
-                        None,
+                        Formula::TradeHhi(r),
+                        ctx,
                     );
                 }
             }
@@ -1246,11 +1328,10 @@ impl Plan {
                 for b in 0..self.blocs {
                     for (k, sel) in self.sels() {
                         if self.has_foreign_supplier[j * w + k] && !emit.skip() {
-                            let v = sc.bloc_imports[(b * n + j) * w + k];
                             emit.emit(
                                 key(Metric::BlocImportShare, j, Partner::Bloc(b), sel),
-                                ratio(v, sc.imports[j * w + k]),
-                                None,
+                                Formula::BlocImportShare((b * n + j) * w + k, j * w + k),
+                                ctx,
                             );
                         }
                     }
@@ -1259,98 +1340,67 @@ impl Plan {
         }
 
         if emit.wants(Metric::BlocTradeShare) {
-            for r in 0..n {
-                if !has_partner(r) {
-                    continue;
-                }
-                let total: f64 = (0..n)
-                    .filter(|&p| p != r)
-                    .map(|p| partner_trade(r, p))
-                    .sum();
-                for (b, members) in model.scenario.blocs.iter().enumerate() {
-                    if emit.skip() {
-                        continue;
+            for r in (0..n).filter(|&r| has_partner(r)) {
+                for b in 0..self.blocs {
+                    if !emit.skip() {
+                        emit.emit(
+                            key(Metric::BlocTradeShare, r, Partner::Bloc(b), SectorSel::All),
+                            Formula::BlocTradeShare(r, b),
+                            ctx,
+                        );
                     }
-                    let with: f64 = members
-                        .members
-                        .iter()
-                        .filter(|&&p| p != r)
-                        .map(|&p| partner_trade(r, p))
-                        .sum();
-                    emit.emit(
-                        key(Metric::BlocTradeShare, r, Partner::Bloc(b), SectorSel::All),
-                        ratio(with, total),
-                        None,
-                    );
                 }
             }
         }
 
-        self.emit_cells(
+        cells(
             emit,
             Metric::SelfSufficiency,
             Partner::None,
             &self.has_domestic,
-            |j, k| (ratio(sc.domestic[j * w + k], sc.total[j * w + k]), None),
+            Formula::SelfSufficiency,
         );
-        if self.engine == EngineKind::Pe && mask.any(&[M::Creation, M::Diversion]) {
-            sc.creation.clear();
-            sc.creation.resize(cells, 0.0);
-            sc.diversion.clear();
-            sc.diversion.resize(cells, 0.0);
-            if let Some(pe) = &state.pe {
-                for (m, market) in st.markets.iter().enumerate() {
-                    for k in [market.sector, ns] {
-                        sc.creation[market.importer * w + k] += pe.creation[m];
-                        sc.diversion[market.importer * w + k] += pe.diversion[m];
-                    }
-                }
-            }
-            for (metric, values) in [
-                (Metric::Creation, &sc.creation),
-                (Metric::Diversion, &sc.diversion),
-            ] {
-                self.emit_cells(
-                    emit,
-                    metric,
-                    Partner::None,
-                    &self.has_foreign_supplier,
-                    |j, k| (values[j * w + k], None),
-                );
-            }
+        if self.engine == EngineKind::Pe {
+            cells(
+                emit,
+                Metric::Creation,
+                Partner::None,
+                &self.has_foreign_supplier,
+                Formula::Creation,
+            );
+            cells(
+                emit,
+                Metric::Diversion,
+                Partner::None,
+                &self.has_foreign_supplier,
+                Formula::Diversion,
+            );
         }
         if self.engine == EngineKind::Ge {
-            let ge = state.ge;
-            let pick = |v: Option<&Vec<f64>>, idx: usize| v.map_or(1.0, |v| v[idx]);
-            for (metric, field) in [
-                (Metric::Welfare, 0),
-                (Metric::Wage, 1),
-                (Metric::RealWage, 2),
+            for (metric, formula) in [
+                (Metric::Welfare, Formula::Welfare as fn(usize) -> Formula),
+                (Metric::Wage, Formula::Wage),
+                (Metric::RealWage, Formula::RealWage),
             ] {
                 if !emit.wants(metric) {
                     continue;
                 }
-                for j in 0..n {
-                    if self.has_market[j * w + ns] {
-                        let v = match field {
-                            0 => pick(ge.map(|g| &g.welfare), j),
-                            1 => pick(ge.map(|g| &g.wage), j),
-                            _ => pick(ge.map(|g| &g.real_wage), j),
-                        };
-                        emit.emit(key(metric, j, Partner::None, SectorSel::All), v, None);
-                    }
+                for j in (0..n).filter(|&j| self.has_market[j * w + ns]) {
+                    emit.emit(
+                        key(metric, j, Partner::None, SectorSel::All),
+                        formula(j),
+                        ctx,
+                    );
                 }
             }
             let want_price = emit.wants(Metric::PriceIndex);
             for j in (0..n).filter(|_| want_price) {
-                for k in 0..ns {
-                    if self.has_market[j * w + k] {
-                        emit.emit(
-                            key(Metric::PriceIndex, j, Partner::None, SectorSel::One(k)),
-                            pick(ge.map(|g| &g.price_index), j * ns + k),
-                            None,
-                        );
-                    }
+                for k in (0..ns).filter(|&k| self.has_market[j * w + k]) {
+                    emit.emit(
+                        key(Metric::PriceIndex, j, Partner::None, SectorSel::One(k)),
+                        Formula::PriceIndex(j * ns + k),
+                        ctx,
+                    );
                 }
             }
         }

@@ -458,20 +458,18 @@ impl Formula {
             Formula::MarketHhi(c) => hhi(sc.ssq_mkt[c], sc.exports[c]),
             Formula::EffectiveMarkets(c) => 1.0 / hhi(sc.ssq_mkt[c], sc.exports[c]),
             Formula::TradeHhi(r) => {
-                let total: f64 = partners(r).map(|p| partner_trade(r, p)).sum();
                 let ssq: f64 = partners(r).map(|p| partner_trade(r, p).powi(2)).sum();
-                hhi(ssq, total)
+                hhi(ssq, sc.trade[r])
             }
             Formula::BlocImportShare(at, c) => ratio(sc.bloc_imports[at], sc.imports[c]),
             Formula::BlocTradeShare(r, b) => {
-                let total: f64 = partners(r).map(|p| partner_trade(r, p)).sum();
                 let with: f64 = ctx.model.scenario.blocs[b]
                     .members
                     .iter()
                     .filter(|&&p| p != r)
                     .map(|&p| partner_trade(r, p))
                     .sum();
-                ratio(with, total)
+                ratio(with, sc.trade[r])
             }
             Formula::SelfSufficiency(c) => ratio(sc.domestic[c], sc.total[c]),
             Formula::Creation(c) => sc.creation[c],
@@ -534,6 +532,8 @@ pub struct Scratch {
     all: Vec<f64>,
     creation: Vec<f64>,
     diversion: Vec<f64>,
+    /// Per region: its exports plus imports with every partner, all sectors.
+    trade: Vec<f64>,
 }
 
 impl Plan {
@@ -1045,9 +1045,9 @@ impl Plan {
             || need_top
             || need_blocs
             || need_self;
-        // A market's own sums are kept in locals (its entries are contiguous); each
-        // aggregate is a separate pass over the market's entries, in their order, so every
-        // sum adds the same terms in the same order however many aggregates are wanted.
+        // A market's own sums are kept in locals (its entries are contiguous). Every sum adds
+        // the market's entries in their order, so it adds the same terms in the same order
+        // however many aggregates are wanted.
         if let Some(pairs) = pairs {
             for (&at, &v) in self.pairs.iter().zip(pairs) {
                 sc.all[at] = v;
@@ -1061,21 +1061,21 @@ impl Plan {
             let (j, k) = (market.importer, market.sector);
             let values = &x[market.entries.clone()];
             let from = &self.entry_from[market.entries.clone()];
-            let (total, domestic, imports, ssq) = market_sums(values, from, j);
             let at = j * w + k;
-            if need_all {
+            // The sums by exporter, each over the entries in their order.
+            if need_all || need_exports || need_ssq_mkt {
                 for (&v, &i) in values.iter().zip(from) {
-                    sc.all[i * n + j] += v;
-                }
-            }
-            if need_exports {
-                for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
-                    sc.exports[i * w + k] += v;
-                }
-            }
-            if need_ssq_mkt {
-                for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
-                    sc.ssq_mkt[i * w + k] += v * v;
+                    if need_all {
+                        sc.all[i * n + j] += v;
+                    }
+                    if i != j {
+                        if need_exports {
+                            sc.exports[i * w + k] += v;
+                        }
+                        if need_ssq_mkt {
+                            sc.ssq_mkt[i * w + k] += v * v;
+                        }
+                    }
                 }
             }
             if need_blocs && sector_blocs {
@@ -1094,15 +1094,18 @@ impl Plan {
                 }
                 sc.top[at] = top;
             }
-            if need_self {
-                sc.total[at] = total;
-                sc.domestic[at] = domestic;
-            }
-            if need_imports {
-                sc.imports[at] = imports;
-            }
-            if need_ssq_sup {
-                sc.ssq_sup[at] = ssq;
+            if need_self || need_imports || need_ssq_sup {
+                let (total, domestic, imports, ssq) = market_sums(values, from, j);
+                if need_self {
+                    sc.total[at] = total;
+                    sc.domestic[at] = domestic;
+                }
+                if need_imports {
+                    sc.imports[at] = imports;
+                }
+                if need_ssq_sup {
+                    sc.ssq_sup[at] = ssq;
+                }
             }
         }
         // All-sector aggregates from the pair matrix.
@@ -1127,6 +1130,15 @@ impl Plan {
                     }
                 }
             }
+        }
+        if need_all && mask.any(&[M::TradeHhi, M::BlocTradeShare]) {
+            sc.trade.clear();
+            sc.trade.extend((0..n).map(|r| {
+                (0..n)
+                    .filter(|&p| p != r)
+                    .map(|p| sc.all[r * n + p] + sc.all[p * n + r])
+                    .sum::<f64>()
+            }));
         }
         if self.engine == EngineKind::Pe && mask.any(&[M::Creation, M::Diversion]) {
             sc.creation.clear();

@@ -1320,19 +1320,88 @@ fn percentiles_of_keys(keys: &mut [i64]) -> [f64; 5] {
 /// [`percentile_ranks`] names for `keys.len()` (its rank in ascending order).
 fn order_statistics(keys: &mut [i64]) -> impl Fn(usize) -> i64 + '_ {
     let n = keys.len();
-    // Select the lower rank of each percentile; the rank above one is then the smallest
-    // key between it and the next selected rank, which the selection left unordered.
-    let mut lower: Vec<usize> = percentile_ranks(n).iter().map(|r| r.0).collect();
-    lower.dedup();
-    multi_select(keys, &lower, 0);
-    let keys = &*keys;
-    move |r: usize| match lower.binary_search(&r) {
-        Ok(_) => keys[r],
-        Err(next) => {
-            let end = lower.get(next).copied().unwrap_or(n);
-            keys[r..end].iter().copied().min().unwrap_or(keys[r])
-        }
+    let mut ranks: Vec<usize> = percentile_ranks(n)
+        .iter()
+        .flat_map(|&(lo, hi, _)| [lo, hi])
+        .collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    let found = if n >= BUCKETED_FROM {
+        bucketed_select(keys, &ranks)
+    } else {
+        None
+    };
+    let found = found.unwrap_or_else(|| {
+        multi_select(keys, &ranks, 0);
+        ranks.iter().map(|&r| keys[r]).collect()
+    });
+    move |r: usize| ranks.binary_search(&r).map_or(keys[r], |i| found[i])
+}
+
+/// From this many values on, [`bucketed_select`] finds order statistics.
+const BUCKETED_FROM: usize = 1024;
+
+/// Buckets of [`bucketed_select`]: at most this many.
+const BUCKET_BITS: u32 = 11;
+
+/// The keys at `ranks` (sorted, distinct) of `keys`, found without reordering them all:
+/// one pass finds the range of the keys, one counts them in buckets of equal width by
+/// key (so that a bucket holds keys of nearby order), and one gathers the keys of the
+/// buckets that hold a wanted rank, among which those ranks are selected. `None` when
+/// those buckets hold too many keys for this to pay (most keys in a few buckets).
+fn bucketed_select(keys: &[i64], ranks: &[usize]) -> Option<Vec<i64>> {
+    let (low, high) = keys
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+    #[allow(clippy::cast_sign_loss)]
+    let span = high.wrapping_sub(low) as u64;
+    if span == 0 {
+        return Some(vec![low; ranks.len()]);
     }
+    let shift = (64 - span.leading_zeros()).saturating_sub(BUCKET_BITS);
+    #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+    let bucket = |k: i64| (k.wrapping_sub(low) as u64 >> shift) as usize;
+    let mut counts = vec![0u32; bucket(high) + 1];
+    for &k in keys {
+        counts[bucket(k)] += 1;
+    }
+    // The bucket of each rank, and how many keys lie in buckets below it.
+    let mut wanted = vec![false; counts.len()];
+    let mut below = 0usize;
+    let mut at = Vec::with_capacity(ranks.len());
+    let mut rest = ranks.iter().peekable();
+    for (b, &count) in counts.iter().enumerate() {
+        let end = below + count as usize;
+        while let Some(&&r) = rest.peek().filter(|&&&r| r < end) {
+            wanted[b] = true;
+            at.push((r, b));
+            rest.next();
+        }
+        below = end;
+    }
+    // Keys in wanted buckets below each bucket, to place ranks among the gathered keys.
+    let mut gathered_below = vec![0usize; counts.len()];
+    let (mut gathered, mut all_below) = (0usize, 0usize);
+    let mut first_below = vec![0usize; counts.len()];
+    for (b, &count) in counts.iter().enumerate() {
+        gathered_below[b] = gathered;
+        first_below[b] = all_below;
+        if wanted[b] {
+            gathered += count as usize;
+        }
+        all_below += count as usize;
+    }
+    if gathered > keys.len() / 4 {
+        return None;
+    }
+    let mut picked = Vec::with_capacity(gathered);
+    picked.extend(keys.iter().copied().filter(|&k| wanted[bucket(k)]));
+    let local: Vec<usize> = at
+        .iter()
+        .map(|&(r, b)| r - first_below[b] + gathered_below[b])
+        .collect();
+    multi_select(&mut picked, &local, 0);
+    Some(local.iter().map(|&i| picked[i]).collect())
 }
 
 /// The order of `f64::total_cmp` as integers: a < b exactly when key(a) < key(b).
@@ -1441,6 +1510,75 @@ mod tests {
             if weighted.iter().any(|w| w.1 > 0) {
                 check_against_expanded(&weighted);
             }
+        }
+    }
+
+    /// The keys at every percentile rank, by sorting.
+    fn ranks_by_sorting(keys: &[i64]) -> Vec<(usize, i64)> {
+        let mut sorted = keys.to_vec();
+        sorted.sort_unstable();
+        percentile_ranks(keys.len())
+            .iter()
+            .flat_map(|&(lo, hi, _)| [(lo, sorted[lo]), (hi, sorted[hi])])
+            .collect()
+    }
+
+    fn check_order_statistics(keys: &[i64]) {
+        let expected = ranks_by_sorting(keys);
+        let mut work = keys.to_vec();
+        let key_at = order_statistics(&mut work);
+        for (rank, key) in expected {
+            assert_eq!(key_at(rank), key, "rank {rank} of {}", keys.len());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn order_statistics_are_those_of_the_sorted_keys(
+            values in proptest::collection::vec(-1.0e6f64..1.0e6, 1..3000),
+            repeat in 1usize..40,
+            tail in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(f64::INFINITY),
+                proptest::strategy::Just(f64::NEG_INFINITY),
+                proptest::strategy::Just(-0.0),
+                proptest::strategy::Just(0.0),
+                proptest::strategy::Just(f64::MAX),
+                proptest::strategy::Just(5e-324),
+            ], 0..5),
+        ) {
+            // Few distinct values when `repeat` is large, extremes mixed in at the end.
+            let keys: Vec<i64> = values
+                .iter()
+                .map(|&v| (v / repeat as f64).round() * repeat as f64)
+                .chain(tail)
+                .map(order_key)
+                .collect();
+            check_order_statistics(&keys);
+        }
+    }
+
+    #[test]
+    fn order_statistics_of_equal_or_clustered_keys_are_exact() {
+        // All equal; all but one equal (one bucket holds nearly all keys); two clusters
+        // far apart; lognormal-like spread over many magnitudes.
+        let n = 5000;
+        let equal = vec![order_key(2.5); n];
+        let mut outlier = vec![order_key(1.0); n];
+        outlier[17] = order_key(1e300);
+        let clusters: Vec<i64> = (0..n)
+            .map(|i| {
+                order_key(if i % 3 == 0 {
+                    1e-9 * i as f64
+                } else {
+                    1e9 + i as f64
+                })
+            })
+            .collect();
+        let spread: Vec<i64> = (0..n)
+            .map(|i| order_key(((i * 7919 % n) as f64 / 250.0 - 10.0).exp()))
+            .collect();
+        for keys in [equal, outlier, clusters, spread] {
+            check_order_statistics(&keys);
         }
     }
 

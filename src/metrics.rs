@@ -1048,9 +1048,16 @@ impl Plan {
         // A market's own sums are kept in locals (its entries are contiguous). Every sum adds
         // the market's entries in their order, so it adds the same terms in the same order
         // however many aggregates are wanted.
+        // Slices, not the vectors: their addresses and lengths stay in registers while
+        // values are stored through them.
+        let all = sc.all.as_mut_slice();
+        let (imports, exports) = (sc.imports.as_mut_slice(), sc.exports.as_mut_slice());
+        let (total, domestic) = (sc.total.as_mut_slice(), sc.domestic.as_mut_slice());
+        let (ssq_sup, ssq_mkt) = (sc.ssq_sup.as_mut_slice(), sc.ssq_mkt.as_mut_slice());
+        let (top, bloc_imports) = (sc.top.as_mut_slice(), sc.bloc_imports.as_mut_slice());
         if let Some(pairs) = pairs {
             for (&at, &v) in self.pairs.iter().zip(pairs) {
-                sc.all[at] = v;
+                all[at] = v;
             }
         }
         for market in st
@@ -1066,14 +1073,14 @@ impl Plan {
             if need_all || need_exports || need_ssq_mkt {
                 for (&v, &i) in values.iter().zip(from) {
                     if need_all {
-                        sc.all[i * n + j] += v;
+                        all[i * n + j] += v;
                     }
                     if i != j {
                         if need_exports {
-                            sc.exports[i * w + k] += v;
+                            exports[i * w + k] += v;
                         }
                         if need_ssq_mkt {
-                            sc.ssq_mkt[i * w + k] += v * v;
+                            ssq_mkt[i * w + k] += v * v;
                         }
                     }
                 }
@@ -1081,51 +1088,51 @@ impl Plan {
             if need_blocs && sector_blocs {
                 for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
                     for &b in &self.region_blocs[i] {
-                        sc.bloc_imports[(b * n + j) * w + k] += v;
+                        bloc_imports[(b * n + j) * w + k] += v;
                     }
                 }
             }
             if need_top {
-                let mut top = (f64::NEG_INFINITY, usize::MAX);
+                let mut first = (f64::NEG_INFINITY, usize::MAX);
                 for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
-                    if v > top.0 {
-                        top = (v, i);
+                    if v > first.0 {
+                        first = (v, i);
                     }
                 }
-                sc.top[at] = top;
+                top[at] = first;
             }
             if need_self || need_imports || need_ssq_sup {
-                let (total, domestic, imports, ssq) = market_sums(values, from, j);
+                let (sum, own, foreign, ssq) = market_sums(values, from, j);
                 if need_self {
-                    sc.total[at] = total;
-                    sc.domestic[at] = domestic;
+                    total[at] = sum;
+                    domestic[at] = own;
                 }
                 if need_imports {
-                    sc.imports[at] = imports;
+                    imports[at] = foreign;
                 }
                 if need_ssq_sup {
-                    sc.ssq_sup[at] = ssq;
+                    ssq_sup[at] = ssq;
                 }
             }
         }
         // All-sector aggregates from the pair matrix.
         for i in (0..n).filter(|_| need_all) {
             for j in 0..n {
-                let v = sc.all[i * n + j];
-                sc.total[j * w + ns] += v;
+                let v = all[i * n + j];
+                total[j * w + ns] += v;
                 if i == j {
-                    sc.domestic[j * w + ns] += v;
+                    domestic[j * w + ns] += v;
                 } else if self.pair_all[i * n + j] {
-                    sc.imports[j * w + ns] += v;
-                    sc.exports[i * w + ns] += v;
-                    sc.ssq_sup[j * w + ns] += v * v;
-                    sc.ssq_mkt[i * w + ns] += v * v;
-                    if v > sc.top[j * w + ns].0 {
-                        sc.top[j * w + ns] = (v, i);
+                    imports[j * w + ns] += v;
+                    exports[i * w + ns] += v;
+                    ssq_sup[j * w + ns] += v * v;
+                    ssq_mkt[i * w + ns] += v * v;
+                    if v > top[j * w + ns].0 {
+                        top[j * w + ns] = (v, i);
                     }
                     if need_blocs {
                         for &b in &self.region_blocs[i] {
-                            sc.bloc_imports[(b * n + j) * w + ns] += v;
+                            bloc_imports[(b * n + j) * w + ns] += v;
                         }
                     }
                 }

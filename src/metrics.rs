@@ -344,7 +344,8 @@ impl Emit for WriteValues<'_, '_> {
         skip
     }
 
-    #[inline]
+    // Inlined into the walk, where each call's kind of formula is known.
+    #[inline(always)]
     fn emit(&mut self, _: SeriesKey, formula: Formula, ctx: &Ctx<'_>) {
         let (value, top) = formula.value(ctx);
         self.out[self.cursor] = value;
@@ -431,8 +432,9 @@ fn hhi(ssq: f64, total: f64) -> f64 {
 }
 
 impl Formula {
-    /// The value, and for a top supplier share the top supplier.
-    #[inline]
+    /// The value, and for a top supplier share the top supplier. Inlined, so that where
+    /// the walk emits a series of known kind only that kind's arithmetic remains.
+    #[inline(always)]
     fn value(self, ctx: &Ctx<'_>) -> (f64, Option<usize>) {
         let sc = ctx.sc;
         let n = ctx.plan.regions;
@@ -1227,39 +1229,43 @@ impl Plan {
             }
         }
 
-        let cells =
-            |emit: &mut E, metric, partner, flags: &[bool], formula: fn(usize) -> Formula| {
-                self.emit_cells(emit, ctx, metric, partner, flags, |r, k| formula(r * w + k));
+        // A closure per metric, so that each call knows its kind of formula.
+        macro_rules! cells {
+            ($emit:expr, $metric:expr, $partner:expr, $flags:expr, $formula:path $(,)?) => {
+                self.emit_cells($emit, ctx, $metric, $partner, $flags, |r, k| {
+                    $formula(r * w + k)
+                })
             };
-        cells(
+        }
+        cells!(
             emit,
             Metric::Imports,
             Partner::None,
             &self.has_market,
             Formula::Imports,
         );
-        cells(
+        cells!(
             emit,
             Metric::Exports,
             Partner::None,
             &self.has_exports_any,
             Formula::Exports,
         );
-        cells(
+        cells!(
             emit,
             Metric::SupplierHhi,
             Partner::None,
             &self.has_foreign_supplier,
             Formula::SupplierHhi,
         );
-        cells(
+        cells!(
             emit,
             Metric::EffectiveSuppliers,
             Partner::None,
             &self.has_foreign_supplier,
             Formula::EffectiveSuppliers,
         );
-        cells(
+        cells!(
             emit,
             Metric::TopSupplierShare,
             Partner::Top,
@@ -1307,14 +1313,14 @@ impl Plan {
             }
         }
 
-        cells(
+        cells!(
             emit,
             Metric::MarketHhi,
             Partner::None,
             &self.has_foreign_market,
             Formula::MarketHhi,
         );
-        cells(
+        cells!(
             emit,
             Metric::EffectiveMarkets,
             Partner::None,
@@ -1372,7 +1378,7 @@ impl Plan {
             }
         }
 
-        cells(
+        cells!(
             emit,
             Metric::SelfSufficiency,
             Partner::None,
@@ -1380,14 +1386,14 @@ impl Plan {
             Formula::SelfSufficiency,
         );
         if self.engine == EngineKind::Pe {
-            cells(
+            cells!(
                 emit,
                 Metric::Creation,
                 Partner::None,
                 &self.has_foreign_supplier,
                 Formula::Creation,
             );
-            cells(
+            cells!(
                 emit,
                 Metric::Diversion,
                 Partner::None,

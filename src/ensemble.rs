@@ -1366,40 +1366,28 @@ fn bucketed_select(keys: &[i64], ranks: &[usize]) -> Option<Vec<i64>> {
         counts[bucket(k)] += 1;
     }
     // The bucket of each rank, and how many keys lie in buckets below it.
+    // The buckets that hold a wanted rank, and each rank's place among the keys of those
+    // buckets once gathered: its place in its bucket plus the keys of earlier such buckets.
     let mut wanted = vec![false; counts.len()];
-    let mut below = 0usize;
-    let mut at = Vec::with_capacity(ranks.len());
+    let (mut below, mut gathered) = (0usize, 0usize);
+    let mut local = Vec::with_capacity(ranks.len());
     let mut rest = ranks.iter().peekable();
     for (b, &count) in counts.iter().enumerate() {
         let end = below + count as usize;
-        while let Some(&&r) = rest.peek().filter(|&&&r| r < end) {
+        while let Some(&r) = rest.next_if(|&&r| r < end) {
             wanted[b] = true;
-            at.push((r, b));
-            rest.next();
+            local.push(r - below + gathered);
         }
-        below = end;
-    }
-    // Keys in wanted buckets below each bucket, to place ranks among the gathered keys.
-    let mut gathered_below = vec![0usize; counts.len()];
-    let (mut gathered, mut all_below) = (0usize, 0usize);
-    let mut first_below = vec![0usize; counts.len()];
-    for (b, &count) in counts.iter().enumerate() {
-        gathered_below[b] = gathered;
-        first_below[b] = all_below;
         if wanted[b] {
             gathered += count as usize;
         }
-        all_below += count as usize;
+        below = end;
     }
     if gathered > keys.len() / 4 {
         return None;
     }
     let mut picked = Vec::with_capacity(gathered);
     picked.extend(keys.iter().copied().filter(|&k| wanted[bucket(k)]));
-    let local: Vec<usize> = at
-        .iter()
-        .map(|&(r, b)| r - first_below[b] + gathered_below[b])
-        .collect();
     multi_select(&mut picked, &local, 0);
     Some(local.iter().map(|&i| picked[i]).collect())
 }

@@ -301,23 +301,13 @@ struct WriteValues<'a, 'b> {
     sectors: (bool, bool),
 }
 
-/// Moves `cursor` to the start of `metric`'s block of keys if `mask` wants it, else past
-/// the block; returns whether it is wanted.
-fn enter_block(
-    blocks: &[std::ops::Range<usize>],
-    mask: MetricMask,
-    metric: Metric,
-    cursor: &mut usize,
-) -> bool {
-    let block = &blocks[metric as usize];
-    let wanted = mask.contains(metric);
-    *cursor = if wanted { block.start } else { block.end };
-    wanted
-}
-
 impl Emit for WriteValues<'_, '_> {
     fn wants(&mut self, metric: Metric) -> bool {
-        enter_block(self.blocks, self.mask, metric, &mut self.cursor)
+        // Into the metric's block of keys if it is wanted, else past it.
+        let block = &self.blocks[metric as usize];
+        let wanted = self.mask.contains(metric);
+        self.cursor = if wanted { block.start } else { block.end };
+        wanted
     }
 
     fn mask(&self) -> MetricMask {

@@ -620,12 +620,10 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     write_output(args.out.as_deref(), |w| {
         match args.format {
             Format::Csv => {
-                let mut out = csv::WriterBuilder::new().from_writer(w);
-                csv_out::write_header(&mut out)?;
+                csv_out::write_header(w)?;
                 for (p, outcome) in &results {
-                    csv_out::write_rows(&mut out, &p.scenario, outcome)?;
+                    csv_out::write_rows(w, &p.scenario, outcome)?;
                 }
-                out.flush()?;
             }
             Format::Json => {
                 let reports: Vec<_> = results

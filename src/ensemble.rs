@@ -365,32 +365,47 @@ fn summarise_with(
     // pass over the runs as one per run: the derived years together take about as long
     // as the held pass.
     let unit = later.max(1);
-    let derives =
-        shortcuts.derive && Derivation::new(plan, selected, &by_run, runs, later, budget).is_some();
-    let passes = level_groups(&level_series, runs, t_count, budget).len()
-        + chunk_count(market_series.len(), runs, later, budget)
-        + if derives {
-            2
-        } else {
-            chunk_count(by_run.len(), runs, later, budget)
-        };
+    by_run.sort_unstable();
+    let planned = shortcuts
+        .derive
+        .then(|| Derivation::new(plan, selected, &by_run, runs, later, budget))
+        .flatten();
+    let planned_for = by_run.clone();
+    let levels = level_groups(&level_series, runs, t_count, budget);
+    let market_chunks = chunk_count(market_series.len(), runs, later, budget);
+    let run_chunks = chunk_count(by_run.len(), runs, later, budget);
+    let passes = levels.len() + market_chunks + if planned.is_some() { 2 } else { run_chunks };
     let counter = Counter::new(progress, (passes * runs * unit) as u64);
     counter.weigh(unit as u64);
+    // One buffer for every pass, as large as the largest from the start: each pass
+    // writes over the pages an earlier one touched rather than fresh ones, which the
+    // system would have to zero again.
+    let widest = [
+        levels.iter().map(|g| g.len() * t_count).max().unwrap_or(0),
+        market_series.len().div_ceil(market_chunks.max(1)) * later,
+        planned.as_ref().map_or_else(
+            || by_run.len().div_ceil(run_chunks.max(1)),
+            |d| d.held.len(),
+        ) * later,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    let mut buffer = vec![0.0; held_len(widest, runs)];
     if !by_level.is_empty() {
-        match summarise_by_level(model, plan, &level_series, options, &counter)? {
+        match summarise_by_level(model, plan, &level_series, options, &counter, &mut buffer)? {
             Some(cells) => place(&mut stats, &by_level, &cells, t_count),
             None => by_run.extend(by_level),
         }
     }
     if !by_market.is_empty() && later > 0 {
-        match summarise_by_market(model, plan, &market_series, options, &counter)? {
+        match summarise_by_market(model, plan, &market_series, options, &counter, &mut buffer)? {
             Some(cells) => place(&mut stats, &by_market, &cells, t_count),
             None => by_run.append(&mut by_market),
         }
     }
     by_run.sort_unstable();
     let base = base_year_values(model, plan, progress)?;
-    let mut keys = Vec::with_capacity(runs);
     for &c in by_run.iter().chain(&by_market) {
         let v = base[selected[c]];
         let values = if v.is_nan() {
@@ -398,7 +413,7 @@ fn summarise_with(
         } else {
             vec![v; runs]
         };
-        for (k, s) in summary_by_keys(&values, &mut keys).into_iter().enumerate() {
+        for (k, s) in summary(&values).into_iter().enumerate() {
             stats[k][c * t_count] = s;
         }
     }
@@ -406,14 +421,16 @@ fn summarise_with(
         counter.finish();
         return Ok(stats);
     }
-    // One buffer for every pass (the first is the largest): allocating and clearing it per
-    // pass would cost a serial pass over the whole budget each time.
-    let mut buffer = Vec::new();
-    if let Some(d) = shortcuts
-        .derive
-        .then(|| Derivation::new(plan, selected, &by_run, runs, later, budget))
-        .flatten()
-    {
+    // The derivation planned stands unless a series fell back to every run's value.
+    let derivation = if by_run == planned_for {
+        planned
+    } else {
+        shortcuts
+            .derive
+            .then(|| Derivation::new(plan, selected, &by_run, runs, later, budget))
+            .flatten()
+    };
+    if let Some(d) = derivation {
         counter.remaining((2 * runs * unit) as u64);
         d.summarise(model, plan, options, &counter, &mut buffer, &mut stats)?;
         counter.finish();
@@ -481,7 +498,7 @@ fn hold_runs(
             Err(e) => Err(e.into()),
         }
     };
-    let summarise = |_: usize, values: &[f64], keys: &mut Vec<i64>| summary_by_keys(values, keys);
+    let summarise = |_: usize, column: &mut Column| column.summary();
     summarise_cells(
         s_count * later,
         runs,
@@ -609,7 +626,7 @@ impl Derivation {
             }
         }
         let buffer = &*buffer;
-        let width = s_count * (t_count - 1);
+        let tiles = Tiles::new(s_count * (t_count - 1), runs);
         let derived = self.from_pairs.len() + self.reciprocal.len();
         // One year at a time: every run's derived values, held as for any series.
         let mut values = Vec::new();
@@ -620,13 +637,17 @@ impl Derivation {
                 let year_values = vec![f64::NAN; plan.keys.len()];
                 (Scratch::default(), year_values, pairs)
             };
+            // Where the year's held values are from the start of a run's.
+            let at = |p: usize| tiles.cell((t - 1) * s_count + p);
+            let pair_at: Vec<usize> = self.pair_at.iter().map(|&p| at(p)).collect();
+            let reciprocal_at: Vec<usize> = self.reciprocal.iter().map(|&(_, p)| at(p)).collect();
             let fill = |(scratch, year_values, pairs): &mut (Scratch, Vec<f64>, Vec<f64>),
                         r: usize,
                         row: &mut [f64]| {
-                let held = |p: usize| buffer[held_at(width, runs, (t - 1) * s_count + p, r)];
+                let run = &buffer[tiles.run(r)..];
                 if !self.from_pairs.is_empty() {
-                    for (slot, &p) in pairs.iter_mut().zip(&self.pair_at) {
-                        *slot = held(p);
+                    for (slot, &at) in pairs.iter_mut().zip(&pair_at) {
+                        *slot = run[at];
                     }
                     plan.evaluate_from_pairs(model, pairs, scratch, year_values, &self.wanted);
                 }
@@ -634,13 +655,12 @@ impl Derivation {
                 for (slot, &(k, _)) in by_pairs.iter_mut().zip(&self.from_pairs) {
                     *slot = year_values[k];
                 }
-                for (slot, &(_, p)) in by_reciprocal.iter_mut().zip(&self.reciprocal) {
-                    *slot = 1.0 / held(p);
+                for (slot, &at) in by_reciprocal.iter_mut().zip(&reciprocal_at) {
+                    *slot = 1.0 / run[at];
                 }
                 Ok(())
             };
-            let summarise =
-                |_: usize, values: &[f64], keys: &mut Vec<i64>| summary_by_keys(values, keys);
+            let summarise = |_: usize, column: &mut Column| column.summary();
             per_year.push(summarise_cells(
                 derived,
                 runs,
@@ -667,13 +687,33 @@ impl Derivation {
     }
 }
 
-/// Where [`summarise_cells`] holds run `run`'s value of `cell` in its buffer, for `width`
-/// cells and `runs` runs.
-fn held_at(width: usize, runs: usize, cell: usize, run: usize) -> usize {
-    let tile_runs = TILE_RUNS.min(runs.max(1));
-    let groups = width.div_ceil(TILE_CELLS);
-    let (block, r) = (run / tile_runs, run % tile_runs);
-    ((block * groups + cell / TILE_CELLS) * tile_runs + r) * TILE_CELLS + cell % TILE_CELLS
+/// Where [`summarise_cells`] holds each run's value of each cell in its buffer: run
+/// `run`'s value of `cell` is at `tiles.run(run) + tiles.cell(cell)`.
+#[derive(Clone, Copy)]
+struct Tiles {
+    tile_runs: usize,
+    groups: usize,
+}
+
+impl Tiles {
+    /// The layout of `width` cells over `runs` runs.
+    fn new(width: usize, runs: usize) -> Self {
+        Tiles {
+            tile_runs: TILE_RUNS.min(runs.max(1)),
+            groups: width.div_ceil(TILE_CELLS),
+        }
+    }
+
+    /// Where run `run`'s values begin.
+    fn run(self, run: usize) -> usize {
+        let (block, r) = (run / self.tile_runs, run % self.tile_runs);
+        (block * self.groups * self.tile_runs + r) * TILE_CELLS
+    }
+
+    /// Where `cell` is from the start of a run's values.
+    fn cell(self, cell: usize) -> usize {
+        cell / TILE_CELLS * self.tile_runs * TILE_CELLS + cell % TILE_CELLS
+    }
 }
 
 /// Every series' value in the base year. The base year is the data, with no event and
@@ -862,12 +902,12 @@ fn summarise_by_level(
     series: &[OneMarket],
     options: &Options,
     counter: &Counter<'_>,
+    buffer: &mut Vec<f64>,
 ) -> Result<Option<Vec<[f64; 6]>>, EnsembleError> {
     let runs = options.runs as usize;
     let t_count = model.scenario.year_count();
     let market_count = model.structure.markets.len();
     let mut out = vec![[f64::NAN; 6]; series.len() * t_count];
-    let mut buffer = Vec::new();
     for part in level_groups(series, runs, t_count, options.memory_budget) {
         // The series of each market of the group, as positions in `series`.
         let mine: Vec<Vec<usize>> = part
@@ -890,7 +930,7 @@ fn summarise_by_level(
             }
             Ok(())
         };
-        let summarise = |cell: usize, levels: &[f64], keys: &mut Vec<i64>| {
+        let summarise = |cell: usize, column: &mut Column| {
             let (p, t) = (cell / t_count, cell % t_count);
             let market = part[p];
             let flows = &mut vec![0.0; model.structure.entries.len()];
@@ -904,7 +944,7 @@ fn summarise_by_level(
                 );
             };
             // A level that is not a number leaves that run out; let it be simulated.
-            if levels.len() != runs {
+            if column.keys.len() != runs {
                 return None;
             }
             // Means as `Iterator::sum` takes them: from −0, in run order. Each run's
@@ -919,9 +959,8 @@ fn summarise_by_level(
                 MarketValue::Diversion,
             ]
             .map(|value| OneMarket { market, value });
-            keys.clear();
-            for &level in levels {
-                keys.push(order_key(level));
+            for &key in &column.keys {
+                let level = from_order_key(key);
                 let (creation, diversion) = model.untouched_market_flows(market, level, flows);
                 for (sum, &f) in flow_sums.iter_mut().zip(&flows[entries.clone()]) {
                     *sum += f;
@@ -943,7 +982,7 @@ fn summarise_by_level(
                 return None;
             }
             // The series' values at each rank the percentiles need.
-            let key_at = order_statistics(keys);
+            let key_at = order_statistics_in(&mut column.keys, (column.low, column.high));
             let ranks: Vec<usize> = percentile_ranks(runs)
                 .iter()
                 .flat_map(|&(lo, hi, _)| [lo, hi])
@@ -967,7 +1006,7 @@ fn summarise_by_level(
             Some(done.collect::<Vec<_>>())
         };
         let width = part.len() * t_count;
-        let cells = summarise_cells(width, runs, &mut buffer, &init, &fill, &summarise, counter)?;
+        let cells = summarise_cells(width, runs, buffer, &init, &fill, &summarise, counter)?;
         for cell in cells {
             let Some(cell) = cell else {
                 return Ok(None);
@@ -991,6 +1030,7 @@ fn summarise_by_market(
     series: &[OneMarket],
     options: &Options,
     counter: &Counter<'_>,
+    buffer: &mut Vec<f64>,
 ) -> Result<Option<Vec<[f64; 6]>>, EnsembleError> {
     let runs = options.runs as usize;
     let t_count = model.scenario.year_count();
@@ -1001,7 +1041,6 @@ fn summarise_by_market(
     order.sort_by_key(|&i| series[i].market);
     let count = chunk_count(series.len(), runs, later, options.memory_budget);
     let overflow = AtomicBool::new(false);
-    let mut buffer = Vec::new();
     for part in order.chunks(series.len().div_ceil(count).max(1)) {
         // The group's markets, and the positions in `part` of each one's series.
         let mut markets: Vec<usize> = Vec::new();
@@ -1034,10 +1073,9 @@ fn summarise_by_market(
             model.market_years(&draw, &markets, flows, sink);
             Ok(())
         };
-        let summarise =
-            |_: usize, values: &[f64], keys: &mut Vec<i64>| summary_by_keys(values, keys);
+        let summarise = |_: usize, column: &mut Column| column.summary();
         let width = s_count * later;
-        let cells = summarise_cells(width, runs, &mut buffer, &init, &fill, &summarise, counter)?;
+        let cells = summarise_cells(width, runs, buffer, &init, &fill, &summarise, counter)?;
         if overflow.load(Ordering::Relaxed) {
             return Ok(None);
         }
@@ -1194,8 +1232,8 @@ fn interpolate(n: usize, at: impl Fn(usize) -> f64) -> [f64; 5] {
 }
 
 /// Summaries of `width` cells over `runs` runs, holding every value: `fill(state, m, row)`
-/// writes run m's value of each cell (NaN for none), and `summarise(cell, values, keys)`
-/// summarises a cell's values in run order (`keys`: scratch, any contents).
+/// writes run m's value of each cell (NaN for none), and `summarise(cell, column)`
+/// summarises a cell's values, gathered in run order into a [`Column`].
 ///
 /// Values are held in tiles of [`TILE_RUNS`] runs × [`TILE_CELLS`] cells, each contiguous
 /// (4 KiB), and the tiles of a block of runs follow each other. A block of runs is written
@@ -1214,7 +1252,7 @@ where
     I: Fn() -> S + Sync,
     F: Fn(&mut S, usize, &mut [f64]) -> Result<(), EnsembleError> + Sync,
     R: Send,
-    Z: Fn(usize, &[f64], &mut Vec<i64>) -> R + Sync,
+    Z: Fn(usize, &mut Column) -> R + Sync,
 {
     let tile_runs = TILE_RUNS.min(runs.max(1));
     let groups = width.div_ceil(TILE_CELLS);
@@ -1223,10 +1261,11 @@ where
     // values[((block * groups + group) * tile_runs + r) * TILE_CELLS + k]. Every slot
     // that is read is written first by its run; zeroed memory comes from the system
     // untouched, so its pages are first touched by the threads that fill them.
-    if buffer.len() < blocks * groups * tile {
-        *buffer = vec![0.0; blocks * groups * tile];
+    let len = blocks * groups * tile;
+    if buffer.len() < len {
+        *buffer = vec![0.0; len];
     }
-    let values = &mut buffer[..blocks * groups * tile];
+    let values = &mut buffer[..len];
     values
         .par_chunks_mut((groups * tile).max(1))
         .enumerate()
@@ -1252,31 +1291,17 @@ where
         .into_par_iter()
         .map_init(
             || {
-                let columns = (0..TILE_CELLS)
-                    .map(|_| Vec::with_capacity(runs))
-                    .collect::<Vec<_>>();
-                (columns, Vec::with_capacity(runs))
+                (0..TILE_CELLS)
+                    .map(|_| Column::with_capacity(runs))
+                    .collect::<Vec<_>>()
             },
-            |(columns, keys), g| {
+            |columns, g| {
                 let cells = TILE_CELLS.min(width - g * TILE_CELLS);
-                for col in columns.iter_mut() {
-                    col.clear();
-                }
-                for b in 0..blocks {
-                    let at = (b * groups + g) * tile;
-                    let rows = tile_runs.min(runs - b * tile_runs);
-                    for row in values[at..at + rows * TILE_CELLS].chunks_exact(TILE_CELLS) {
-                        for (col, &v) in columns.iter_mut().zip(&row[..cells]) {
-                            if !v.is_nan() {
-                                col.push(v);
-                            }
-                        }
-                    }
-                }
+                gather_columns(values, runs, (g, groups), &mut columns[..cells]);
                 columns[..cells]
-                    .iter()
+                    .iter_mut()
                     .enumerate()
-                    .map(|(c, col)| summarise(g * TILE_CELLS + c, col, keys))
+                    .map(|(c, column)| summarise(g * TILE_CELLS + c, column))
                     .collect::<Vec<_>>()
             },
         )
@@ -1284,41 +1309,139 @@ where
         .collect())
 }
 
+/// How many values [`summarise_cells`] holds for `width` cells over `runs` runs.
+fn held_len(width: usize, runs: usize) -> usize {
+    let tile_runs = TILE_RUNS.min(runs.max(1));
+    runs.div_ceil(tile_runs) * width.div_ceil(TILE_CELLS) * tile_runs * TILE_CELLS
+}
+
 /// Runs per tile of held values.
 const TILE_RUNS: usize = 16;
 /// Cells per tile of held values: a tile of 16 runs is 4 KiB, one page.
 const TILE_CELLS: usize = 32;
 
+/// One cell's values over the runs that have one (NaN: none), as [`order_key`]s in run
+/// order, with what the summaries read of all of them, taken while gathering.
+struct Column {
+    keys: Vec<i64>,
+    /// The values added up from −0 in run order, as `Iterator::sum` adds them.
+    sum: f64,
+    /// The least and the greatest key (`i64::MAX`, `i64::MIN` when there is none).
+    low: i64,
+    high: i64,
+}
+
+impl Column {
+    fn with_capacity(runs: usize) -> Self {
+        Column {
+            keys: Vec::with_capacity(runs),
+            sum: -0.0,
+            low: i64::MAX,
+            high: i64::MIN,
+        }
+    }
+
+    /// The column of `values` (NaN: none).
+    fn of(values: &[f64]) -> Self {
+        let mut column = Column::with_capacity(values.len());
+        for &v in values.iter().filter(|v| !v.is_nan()) {
+            column.push(v);
+        }
+        column
+    }
+
+    fn push(&mut self, v: f64) {
+        let key = order_key(v);
+        self.keys.push(key);
+        self.sum += v;
+        self.low = self.low.min(key);
+        self.high = self.high.max(key);
+    }
+
+    /// Mean and type-7 percentiles (NaN when empty), as [`summary`] gives them; reorders
+    /// the keys.
+    fn summary(&mut self) -> [f64; 6] {
+        let n = self.keys.len();
+        if n == 0 {
+            return [f64::NAN; 6];
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let mean = self.sum / n as f64;
+        let key_at = order_statistics_in(&mut self.keys, (self.low, self.high));
+        let p = interpolate(n, |r| from_order_key(key_at(r)));
+        [mean, p[0], p[1], p[2], p[3], p[4]]
+    }
+}
+
+/// Gathers group `g` of `groups` of cells held by [`summarise_cells`] in `values` into
+/// `columns`, one per cell of the group. A tile's row is taken whole, each cell's sum and
+/// range kept in its own lane, so that the cells' values are added and compared side by
+/// side rather than in one long chain per cell. (Lanes past the group's cells read
+/// whatever the tile holds there, and are not used.)
+fn gather_columns(
+    values: &[f64],
+    runs: usize,
+    (g, groups): (usize, usize),
+    columns: &mut [Column],
+) {
+    let tile_runs = TILE_RUNS.min(runs.max(1));
+    let tile = tile_runs * TILE_CELLS;
+    let mut sums = [-0.0f64; TILE_CELLS];
+    let mut lows = [i64::MAX; TILE_CELLS];
+    let mut highs = [i64::MIN; TILE_CELLS];
+    let mut lens = [0usize; TILE_CELLS];
+    for column in columns.iter_mut() {
+        column.keys.resize(runs, 0);
+    }
+    for b in 0..runs.div_ceil(tile_runs) {
+        let at = (b * groups + g) * tile;
+        let rows = tile_runs.min(runs - b * tile_runs);
+        for row in values[at..at + rows * TILE_CELLS].chunks_exact(TILE_CELLS) {
+            let Ok(row) = <&[f64; TILE_CELLS]>::try_from(row) else {
+                continue;
+            };
+            let mut keys = [0i64; TILE_CELLS];
+            for c in 0..TILE_CELLS {
+                let v = row[c];
+                let nan = v.is_nan();
+                let key = order_key(v);
+                keys[c] = key;
+                // Adding −0 leaves every sum as it is, −0 included.
+                sums[c] += if nan { -0.0 } else { v };
+                lows[c] = if nan { lows[c] } else { lows[c].min(key) };
+                highs[c] = if nan { highs[c] } else { highs[c].max(key) };
+            }
+            for (c, column) in columns.iter_mut().enumerate() {
+                column.keys[lens[c]] = keys[c];
+                lens[c] += usize::from(!row[c].is_nan());
+            }
+        }
+    }
+    for (c, column) in columns.iter_mut().enumerate() {
+        column.keys.truncate(lens[c]);
+        column.sum = sums[c];
+        column.low = lows[c];
+        column.high = highs[c];
+    }
+}
+
 /// Mean and type-7 percentiles of the values (in run order); NaN when empty.
 pub fn summary(values: &[f64]) -> [f64; 6] {
-    summary_by_keys(values, &mut Vec::with_capacity(values.len()))
-}
-
-/// [`summary`], selecting on integer keys in `keys` (any contents; reused between calls):
-/// they order like `f64::total_cmp` and compare faster.
-fn summary_by_keys(values: &[f64], keys: &mut Vec<i64>) -> [f64; 6] {
-    let n = values.len();
-    if n == 0 {
-        return [f64::NAN; 6];
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let mean = values.iter().sum::<f64>() / n as f64;
-    keys.clear();
-    keys.extend(values.iter().map(|&v| order_key(v)));
-    let p = percentiles_of_keys(keys);
-    [mean, p[0], p[1], p[2], p[3], p[4]]
-}
-
-/// Type-7 percentiles of the values whose [`order_key`]s are `keys` (not empty; reordered).
-fn percentiles_of_keys(keys: &mut [i64]) -> [f64; 5] {
-    let n = keys.len();
-    let key_at = order_statistics(keys);
-    interpolate(n, |r| from_order_key(key_at(r)))
+    Column::of(values).summary()
 }
 
 /// Reorders `keys` so that the returned function gives the key of every rank that
 /// [`percentile_ranks`] names for `keys.len()` (its rank in ascending order).
+#[cfg(test)]
 fn order_statistics(keys: &mut [i64]) -> impl Fn(usize) -> i64 + '_ {
+    let range = keys
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+    order_statistics_in(keys, range)
+}
+
+/// [`order_statistics`] of keys whose least and greatest are `range`.
+fn order_statistics_in(keys: &mut [i64], range: (i64, i64)) -> impl Fn(usize) -> i64 + '_ {
     let n = keys.len();
     let mut ranks: Vec<usize> = percentile_ranks(n)
         .iter()
@@ -1327,7 +1450,7 @@ fn order_statistics(keys: &mut [i64]) -> impl Fn(usize) -> i64 + '_ {
     ranks.sort_unstable();
     ranks.dedup();
     let found = if n >= BUCKETED_FROM {
-        bucketed_select(keys, &ranks)
+        bucketed_select(keys, range, &ranks)
     } else {
         None
     };
@@ -1344,15 +1467,12 @@ const BUCKETED_FROM: usize = 1024;
 /// Buckets of [`bucketed_select`]: at most this many.
 const BUCKET_BITS: u32 = 11;
 
-/// The keys at `ranks` (sorted, distinct) of `keys`, found without reordering them all:
-/// one pass finds the range of the keys, one counts them in buckets of equal width by
+/// The keys at `ranks` (sorted, distinct) of `keys`, whose least and greatest are `low`
+/// and `high`, found without reordering them all: one pass counts them in buckets of equal width by
 /// key (so that a bucket holds keys of nearby order), and one gathers the keys of the
 /// buckets that hold a wanted rank, among which those ranks are selected. `None` when
 /// those buckets hold too many keys for this to pay (most keys in a few buckets).
-fn bucketed_select(keys: &[i64], ranks: &[usize]) -> Option<Vec<i64>> {
-    let (low, high) = keys
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+fn bucketed_select(keys: &[i64], (low, high): (i64, i64), ranks: &[usize]) -> Option<Vec<i64>> {
     #[allow(clippy::cast_sign_loss)]
     let span = high.wrapping_sub(low) as u64;
     if span == 0 {
@@ -1736,7 +1856,7 @@ mod tests {
     }
 
     #[test]
-    fn held_at_finds_each_runs_value_where_summarise_cells_put_it() {
+    fn tiles_find_each_runs_value_where_summarise_cells_put_it() {
         // 37 runs (two tiles of 16 and a part) and 70 cells (two groups of 32 and a part).
         let (width, runs) = (70, 37);
         let mut buffer = Vec::new();
@@ -1747,7 +1867,7 @@ mod tests {
             }
             Ok(())
         };
-        let summarise = |_: usize, _: &[f64], _: &mut Vec<i64>| ();
+        let summarise = |_: usize, _: &mut Column| ();
         summarise_cells(
             width,
             runs,
@@ -1758,11 +1878,115 @@ mod tests {
             &counter,
         )
         .expect("fills");
+        let tiles = Tiles::new(width, runs);
         for r in 0..runs {
             for c in 0..width {
-                assert_eq!(buffer[held_at(width, runs, c, r)], (r * 1000 + c) as f64);
+                assert_eq!(buffer[tiles.run(r) + tiles.cell(c)], (r * 1000 + c) as f64);
             }
         }
+    }
+
+    /// Type-7 percentiles and mean of `values`, by sorting them all (SPEC §6).
+    fn sorted_summary(values: &[f64]) -> [f64; 6] {
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        let n = sorted.len();
+        if n == 0 {
+            return [f64::NAN; 6];
+        }
+        let mean = sorted.iter().sum::<f64>() / n as f64;
+        sorted.sort_by(f64::total_cmp);
+        let p = [0.05, 0.25, 0.5, 0.75, 0.95].map(|p| {
+            let h = (n - 1) as f64 * p;
+            let lo = h.floor() as usize;
+            let frac = h - lo as f64;
+            let hi = (lo + 1).min(n - 1);
+            if frac == 0.0 {
+                sorted[lo]
+            } else {
+                sorted[lo] + frac * (sorted[hi] - sorted[lo])
+            }
+        });
+        [mean, p[0], p[1], p[2], p[3], p[4]]
+    }
+
+    #[test]
+    fn gathered_columns_give_each_cells_summary_in_a_reused_buffer() {
+        // 1,100 runs (bucketed selection, and a last block of runs part-filled) and 70
+        // cells (a last group part-filled), in a buffer left dirty by a wider pass.
+        let (width, runs) = (70, 1100);
+        let value = |r: usize, c: usize| -> f64 {
+            match c {
+                // No value in any run, or in some runs only.
+                0 => f64::NAN,
+                1 if r.is_multiple_of(3) => f64::NAN,
+                // The same value, and signed zeros.
+                2 => 7.25,
+                3 => {
+                    if r.is_multiple_of(2) {
+                        0.0
+                    } else {
+                        -0.0
+                    }
+                }
+                // Negative zeros between runs without a value: their mean is −0.
+                4 if r.is_multiple_of(2) => f64::NAN,
+                4 => -0.0,
+                // Values over many magnitudes, of both signs.
+                _ => {
+                    let x = ((r * 7919 + c * 104_729) % 10_007) as f64 - 5003.0;
+                    x * 10f64.powi((r % 9) as i32 - 4)
+                }
+            }
+        };
+        let counter = Counter::new(&Silent, 0);
+        let mut buffer = Vec::new();
+        let garbage = |(): &mut (), r: usize, row: &mut [f64]| {
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = if (r + c).is_multiple_of(2) {
+                    f64::INFINITY
+                } else {
+                    -1e300
+                };
+            }
+            Ok(())
+        };
+        summarise_cells(
+            3 * width,
+            runs,
+            &mut buffer,
+            &|| (),
+            &garbage,
+            &|_, _: &mut Column| (),
+            &counter,
+        )
+        .expect("fills");
+        let fill = |(): &mut (), r: usize, row: &mut [f64]| {
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = value(r, c);
+            }
+            Ok(())
+        };
+        let summarise = |_: usize, column: &mut Column| column.summary();
+        let got = summarise_cells(
+            width,
+            runs,
+            &mut buffer,
+            &|| (),
+            &fill,
+            &summarise,
+            &counter,
+        )
+        .expect("fills");
+        for (c, summary) in got.iter().enumerate() {
+            let values: Vec<f64> = (0..runs).map(|r| value(r, c)).collect();
+            let want = sorted_summary(&values);
+            for k in 0..6 {
+                assert_eq!(summary[k].to_bits(), want[k].to_bits(), "cell {c} stat {k}");
+            }
+        }
+        assert!(got[0][0].is_nan());
+        assert_eq!(got[2], [7.25; 6]);
+        assert!(got[4][0] == 0.0 && got[4][0].is_sign_negative());
     }
 
     /// Options for 301 runs with `seed`, the markets of the `selected` series (each of
@@ -1806,9 +2030,11 @@ mod tests {
         assert!(selected.len() > 100, "{}", selected.len());
         let (options, series, by_run) = one_market_case(&model, &plan, &selected, 9);
         let counter = Counter::new(&Silent, 0);
-        let by_market = summarise_by_market(&model, &plan, &series, &options, &counter)
-            .expect("runs")
-            .expect("finite values");
+        let mut buffer = Vec::new();
+        let by_market =
+            summarise_by_market(&model, &plan, &series, &options, &counter, &mut buffer)
+                .expect("runs")
+                .expect("finite values");
         let years = model.scenario.year_count();
         let mut varying = 0;
         for (cell, summary) in by_market.iter().enumerate() {
@@ -1840,7 +2066,7 @@ mod tests {
             memory_budget: 301 * (years - 1) * 8,
             ..options
         };
-        let grouped = summarise_by_market(&model, &plan, &series, &small, &counter)
+        let grouped = summarise_by_market(&model, &plan, &series, &small, &counter, &mut buffer)
             .expect("runs")
             .expect("finite values");
         assert_eq!(
@@ -1916,7 +2142,8 @@ mod tests {
         // An odd number of runs, so the percentiles interpolate between two ranks.
         let (options, series, by_run) = one_market_case(&model, &plan, &selected, 5);
         let counter = Counter::new(&Silent, 0);
-        let by_level = summarise_by_level(&model, &plan, &series, &options, &counter)
+        let mut buffer = Vec::new();
+        let by_level = summarise_by_level(&model, &plan, &series, &options, &counter, &mut buffer)
             .expect("runs")
             .expect("finite values");
         let years = model.scenario.year_count();
@@ -1935,7 +2162,7 @@ mod tests {
             memory_budget: 301 * years * 8,
             ..options
         };
-        let grouped = summarise_by_level(&model, &plan, &series, &small, &counter)
+        let grouped = summarise_by_level(&model, &plan, &series, &small, &counter, &mut buffer)
             .expect("runs")
             .expect("finite values");
         assert_eq!(grouped, by_level);

@@ -15,8 +15,8 @@ use super::{Column, Notice};
 pub fn write_csv(target: &Path, columns: &[Column]) -> anyhow::Result<usize> {
     let mut text = Vec::new();
     {
-        let mut out = csv::Writer::from_writer(&mut text);
-        csv_out::write_header(&mut out)?;
+        let out = &mut text;
+        csv_out::write_header(out)?;
         for col in columns {
             let Some(results) = &col.results else {
                 continue;
@@ -32,9 +32,8 @@ pub fn write_csv(target: &Path, columns: &[Column]) -> anyhow::Result<usize> {
                     .path
                     .with_file_name(format!("{}-ge.toml", scenario.stem()));
             }
-            csv_out::write_rows(&mut out, &scenario, &results.outcome())?;
+            csv_out::write_rows(out, &scenario, &results.outcome())?;
         }
-        out.flush()?;
     }
     let rows = text
         .iter()

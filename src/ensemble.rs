@@ -1254,14 +1254,13 @@ where
     R: Send,
     Z: Fn(usize, &mut Column) -> R + Sync,
 {
-    let tile_runs = TILE_RUNS.min(runs.max(1));
-    let groups = width.div_ceil(TILE_CELLS);
+    let tiles = Tiles::new(width, runs);
+    let Tiles { tile_runs, groups } = tiles;
     let tile = tile_runs * TILE_CELLS;
-    let blocks = runs.div_ceil(tile_runs);
     // values[((block * groups + group) * tile_runs + r) * TILE_CELLS + k]. Every slot
     // that is read is written first by its run; zeroed memory comes from the system
     // untouched, so its pages are first touched by the threads that fill them.
-    let len = blocks * groups * tile;
+    let len = held_len(width, runs);
     if buffer.len() < len {
         *buffer = vec![0.0; len];
     }
@@ -1297,7 +1296,7 @@ where
             },
             |columns, g| {
                 let cells = TILE_CELLS.min(width - g * TILE_CELLS);
-                gather_columns(values, runs, (g, groups), &mut columns[..cells]);
+                gather_columns(values, runs, tiles, g, &mut columns[..cells]);
                 columns[..cells]
                     .iter_mut()
                     .enumerate()
@@ -1311,8 +1310,8 @@ where
 
 /// How many values [`summarise_cells`] holds for `width` cells over `runs` runs.
 fn held_len(width: usize, runs: usize) -> usize {
-    let tile_runs = TILE_RUNS.min(runs.max(1));
-    runs.div_ceil(tile_runs) * width.div_ceil(TILE_CELLS) * tile_runs * TILE_CELLS
+    let Tiles { tile_runs, groups } = Tiles::new(width, runs);
+    runs.div_ceil(tile_runs) * groups * tile_runs * TILE_CELLS
 }
 
 /// Runs per tile of held values.
@@ -1373,7 +1372,7 @@ impl Column {
     }
 }
 
-/// Gathers group `g` of `groups` of cells held by [`summarise_cells`] in `values` into
+/// Gathers group `g` of the cells held by [`summarise_cells`] in `values` into
 /// `columns`, one per cell of the group. A tile's row is taken whole, each cell's sum and
 /// range kept in its own lane, so that the cells' values are added and compared side by
 /// side rather than in one long chain per cell. (Lanes past the group's cells read
@@ -1381,10 +1380,10 @@ impl Column {
 fn gather_columns(
     values: &[f64],
     runs: usize,
-    (g, groups): (usize, usize),
+    Tiles { tile_runs, groups }: Tiles,
+    g: usize,
     columns: &mut [Column],
 ) {
-    let tile_runs = TILE_RUNS.min(runs.max(1));
     let tile = tile_runs * TILE_CELLS;
     let mut sums = [-0.0f64; TILE_CELLS];
     let mut lows = [i64::MAX; TILE_CELLS];

@@ -212,6 +212,11 @@ pub struct Plan {
     all_before: Vec<usize>,
     /// The exporter of each entry.
     entry_from: Vec<usize>,
+    /// Each entry's pair, `from * n + to`.
+    entry_pair: Vec<usize>,
+    /// Each foreign entry's exporter cell, `from * (sectors + 1) + sector`; a domestic
+    /// entry's is one past the cells.
+    entry_out: Vec<usize>,
     /// The pairs with trade, as i * n + j, in the order of their all-sector flow series.
     pairs: Vec<usize>,
     /// The all-sector flow series of `pairs`, as indices into `keys`.
@@ -232,6 +237,19 @@ impl MetricMask {
 
     pub fn contains(self, m: Metric) -> bool {
         self.0 & (1 << m as u32) != 0
+    }
+
+    pub const NONE: MetricMask = MetricMask(0);
+
+    /// The mask of these metrics.
+    pub const fn of(metrics: &[Metric]) -> MetricMask {
+        let mut mask = 0;
+        let mut i = 0;
+        while i < metrics.len() {
+            mask |= 1 << metrics[i] as u32;
+            i += 1;
+        }
+        MetricMask(mask)
     }
 
     /// Whether any of the metrics is in the mask.
@@ -263,11 +281,6 @@ trait Emit {
     fn skip_span(&mut self, count: usize) -> bool {
         let _ = count;
         false
-    }
-    /// Whether a per-sector bloc import share may be emitted, so that the walker sums
-    /// imports by bloc per sector and not only over all sectors.
-    fn sector_blocs(&self) -> bool {
-        true
     }
 }
 
@@ -350,11 +363,26 @@ impl Emit for WriteValues<'_, '_> {
 pub(crate) struct Wanted {
     /// The series, as indices into the plan's keys, in order.
     list: Vec<usize>,
-    mask: MetricMask,
-    /// Whether per-sector series, and whether all-sector series, are wanted.
-    sectors: (bool, bool),
-    /// Whether a per-sector bloc import share is wanted.
-    sector_blocs: bool,
+    needs: Needs,
+}
+
+/// Which series [`Plan::aggregate`] sums the year's flows for: the metrics of the
+/// per-sector series and those of the all-sector series.
+#[derive(Clone, Copy, Debug)]
+struct Needs {
+    one: MetricMask,
+    all: MetricMask,
+}
+
+impl Needs {
+    /// Every metric of `mask`, per sector if `sectors.0`, over all sectors if `sectors.1`.
+    fn of(mask: MetricMask, (one, all): (bool, bool)) -> Self {
+        let pick = |wanted: bool| if wanted { mask } else { MetricMask::NONE };
+        Needs {
+            one: pick(one),
+            all: pick(all),
+        }
+    }
 }
 
 /// How a series' value in a year follows from the year's flows and the aggregates of
@@ -562,6 +590,18 @@ impl Plan {
                 .collect(),
             all_before: Vec::new(),
             entry_from: st.entries.iter().map(|e| e.from).collect(),
+            entry_pair: st.entries.iter().map(|e| e.from * n + e.to).collect(),
+            entry_out: st
+                .entries
+                .iter()
+                .map(|e| {
+                    if e.from == e.to {
+                        n * (ns + 1)
+                    } else {
+                        e.from * (ns + 1) + e.sector
+                    }
+                })
+                .collect(),
             pairs: Vec::new(),
             pair_series: Vec::new(),
             import_shares: vec![0; ns + 1],
@@ -823,17 +863,14 @@ impl Plan {
         let mut list = series.to_vec();
         list.sort_unstable();
         list.dedup();
-        let key = |i: &usize| self.keys[*i];
+        let (one, all): (Vec<usize>, Vec<usize>) = list
+            .iter()
+            .partition(|&&i| self.keys[i].sector != SectorSel::All);
         Wanted {
-            mask: self.mask_of(series),
-            sectors: (
-                series.iter().map(key).any(|k| k.sector != SectorSel::All),
-                series.iter().map(key).any(|k| k.sector == SectorSel::All),
-            ),
-            sector_blocs: series
-                .iter()
-                .map(key)
-                .any(|k| k.metric == Metric::BlocImportShare && k.sector != SectorSel::All),
+            needs: Needs {
+                one: self.mask_of(&one),
+                all: self.mask_of(&all),
+            },
             list,
         }
     }
@@ -887,8 +924,7 @@ impl Plan {
         out: &mut [f64],
         wanted: &Wanted,
     ) {
-        let needs = (wanted.mask, wanted.sectors, wanted.sector_blocs);
-        self.aggregate(model, state, pairs, scratch, needs);
+        self.aggregate(model, state, pairs, scratch, wanted.needs);
         let ctx = Ctx {
             flows: state.flows,
             sc: scratch,
@@ -974,25 +1010,25 @@ impl Plan {
     }
 
     #[allow(clippy::too_many_lines)]
-    /// Sums the year's flows into the aggregates of `sc` that series of the metrics in
-    /// `mask` read (per-sector ones if `sectors.0`, all-sector ones if `sectors.1`; bloc
-    /// imports per sector if `sector_blocs`), from the flows of `state`, or, with `pairs`,
-    /// from the all-sector flows of the pairs with trade ([`Plan::evaluate_from_pairs`]).
-    /// The aggregates no such series reads stay 0.
-    #[allow(clippy::fn_params_excessive_bools)]
+    /// Sums the year's flows into the aggregates of `sc` that the series of `needs` read,
+    /// from the flows of `state`, or, with `pairs`, from the all-sector flows of the pairs
+    /// with trade ([`Plan::evaluate_from_pairs`]). The aggregates no such series reads
+    /// stay 0.
     fn aggregate(
         &self,
         model: &Model,
         state: &YearState<'_>,
         pairs: Option<&[f64]>,
         sc: &mut Scratch,
-        (mask, sectors, sector_blocs): (MetricMask, (bool, bool), bool),
+        needs: Needs,
     ) {
         let st = &model.structure;
         let (n, ns) = (self.regions, self.sectors);
         let w = ns + 1;
         let x = state.flows;
         let cells = n * w;
+        // One slot more than the cells: the sums by exporter of foreign flows put the
+        // domestic ones there, and no series reads it.
         for v in [
             &mut sc.imports,
             &mut sc.exports,
@@ -1002,7 +1038,7 @@ impl Plan {
             &mut sc.ssq_mkt,
         ] {
             v.clear();
-            v.resize(cells, 0.0);
+            v.resize(cells + 1, 0.0);
         }
         sc.top.clear();
         sc.top.resize(cells, (f64::NEG_INFINITY, usize::MAX));
@@ -1011,35 +1047,37 @@ impl Plan {
         sc.all.clear();
         sc.all.resize(n * n, 0.0);
         use Metric as M;
-        // Per-sector aggregates only when a per-sector series may be emitted; the
-        // all-sector ones come from the pair matrix.
-        let (need_one, need_all) = sectors;
-        let need_imports = need_one
-            && mask.any(&[
-                M::Imports,
-                M::SupplierHhi,
-                M::EffectiveSuppliers,
-                M::TopSupplierShare,
-                M::ImportShare,
-                M::BlocImportShare,
-            ]);
-        let need_exports = need_one && mask.any(&[M::Exports, M::MarketHhi, M::EffectiveMarkets]);
-        let need_ssq_sup = need_one && mask.any(&[M::SupplierHhi, M::EffectiveSuppliers]);
-        let need_ssq_mkt = need_one && mask.any(&[M::MarketHhi, M::EffectiveMarkets]);
-        let need_top = need_one && mask.contains(M::TopSupplierShare);
-        let need_blocs = mask.contains(M::BlocImportShare) && self.blocs > 0;
-        let need_self = need_one && mask.contains(M::SelfSufficiency);
-        let need_entries = need_all
-            || need_imports
-            || need_exports
-            || need_ssq_sup
-            || need_ssq_mkt
-            || need_top
-            || need_blocs
-            || need_self;
-        // A market's own sums are kept in locals (its entries are contiguous). Every sum adds
-        // the market's entries in their order, so it adds the same terms in the same order
-        // however many aggregates are wanted.
+        let (one, every) = (needs.one, needs.all);
+        // Per-sector aggregates for the per-sector series wanted; the all-sector ones
+        // from the pair matrix, for the all-sector series wanted.
+        let need_imports = one.any(&[
+            M::Imports,
+            M::SupplierHhi,
+            M::EffectiveSuppliers,
+            M::TopSupplierShare,
+            M::ImportShare,
+            M::BlocImportShare,
+        ]);
+        let need_exports = one.any(&[M::Exports, M::MarketHhi, M::EffectiveMarkets]);
+        let need_ssq_sup = one.any(&[M::SupplierHhi, M::EffectiveSuppliers]);
+        let need_ssq_mkt = one.any(&[M::MarketHhi, M::EffectiveMarkets]);
+        let need_top = one.contains(M::TopSupplierShare);
+        let all_blocs = every.contains(M::BlocImportShare) && self.blocs > 0;
+        let sector_blocs = one.contains(M::BlocImportShare) && self.blocs > 0;
+        let need_self = one.contains(M::SelfSufficiency);
+        // The pair matrix, for every all-sector series but creation and diversion; and
+        // the all-sector sums over it, for every one but those and the flows themselves.
+        let need_pairs = every.0 & !MetricMask::of(&[M::Creation, M::Diversion]).0 != 0;
+        let need_over_pairs = every.0
+            & !MetricMask::of(&[
+                M::Flow,
+                M::Creation,
+                M::Diversion,
+                M::TradeHhi,
+                M::BlocTradeShare,
+            ])
+            .0
+            != 0;
         // Slices, not the vectors: their addresses and lengths stay in registers while
         // values are stored through them.
         let all = sc.all.as_mut_slice();
@@ -1051,33 +1089,32 @@ impl Plan {
             for (&at, &v) in self.pairs.iter().zip(pairs) {
                 all[at] = v;
             }
+        } else {
+            // The sums by exporter, each over the entries in their order, which is the
+            // markets' order (each market's entries are contiguous, in market order).
+            if need_pairs {
+                for (&v, &at) in x.iter().zip(&self.entry_pair) {
+                    all[at] += v;
+                }
+            }
+            if need_exports {
+                for (&v, &at) in x.iter().zip(&self.entry_out) {
+                    exports[at] += v;
+                }
+            }
+            if need_ssq_mkt {
+                for (&v, &at) in x.iter().zip(&self.entry_out) {
+                    ssq_mkt[at] += v * v;
+                }
+            }
         }
-        for market in st
-            .markets
-            .iter()
-            .filter(|_| need_entries && pairs.is_none())
-        {
+        let by_market = need_top || sector_blocs || need_self || need_imports || need_ssq_sup;
+        for market in st.markets.iter().filter(|_| by_market && pairs.is_none()) {
             let (j, k) = (market.importer, market.sector);
             let values = &x[market.entries.clone()];
             let from = &self.entry_from[market.entries.clone()];
             let at = j * w + k;
-            // The sums by exporter, each over the entries in their order.
-            if need_all || need_exports || need_ssq_mkt {
-                for (&v, &i) in values.iter().zip(from) {
-                    if need_all {
-                        all[i * n + j] += v;
-                    }
-                    if i != j {
-                        if need_exports {
-                            exports[i * w + k] += v;
-                        }
-                        if need_ssq_mkt {
-                            ssq_mkt[i * w + k] += v * v;
-                        }
-                    }
-                }
-            }
-            if need_blocs && sector_blocs {
+            if sector_blocs {
                 for (&v, &i) in values.iter().zip(from).filter(|&(_, &i)| i != j) {
                     for &b in &self.region_blocs[i] {
                         bloc_imports[(b * n + j) * w + k] += v;
@@ -1108,7 +1145,7 @@ impl Plan {
             }
         }
         // All-sector aggregates from the pair matrix.
-        for i in (0..n).filter(|_| need_all) {
+        for i in (0..n).filter(|_| need_over_pairs) {
             for j in 0..n {
                 let v = all[i * n + j];
                 total[j * w + ns] += v;
@@ -1122,7 +1159,7 @@ impl Plan {
                     if v > top[j * w + ns].0 {
                         top[j * w + ns] = (v, i);
                     }
-                    if need_blocs {
+                    if all_blocs {
                         for &b in &self.region_blocs[i] {
                             bloc_imports[(b * n + j) * w + ns] += v;
                         }
@@ -1130,7 +1167,7 @@ impl Plan {
                 }
             }
         }
-        if need_all && mask.any(&[M::TradeHhi, M::BlocTradeShare]) {
+        if every.any(&[M::TradeHhi, M::BlocTradeShare]) {
             sc.trade.clear();
             sc.trade.extend((0..n).map(|r| {
                 (0..n)
@@ -1139,7 +1176,9 @@ impl Plan {
                     .sum::<f64>()
             }));
         }
-        if self.engine == EngineKind::Pe && mask.any(&[M::Creation, M::Diversion]) {
+        if self.engine == EngineKind::Pe
+            && MetricMask(one.0 | every.0).any(&[M::Creation, M::Diversion])
+        {
             sc.creation.clear();
             sc.creation.resize(cells, 0.0);
             sc.diversion.clear();
@@ -1166,7 +1205,7 @@ impl Plan {
         sc: &mut Scratch,
         emit: &mut E,
     ) {
-        let needs = (emit.mask(), emit.sectors(), emit.sector_blocs());
+        let needs = Needs::of(emit.mask(), emit.sectors());
         self.aggregate(model, state, pairs, sc, needs);
         let st = &model.structure;
         let (n, ns) = (self.regions, self.sectors);
@@ -1418,6 +1457,144 @@ impl Plan {
                     );
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Draw;
+
+    fn bundled(name: &str) -> (Model, Plan) {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(name);
+        let (scenario, _, _) = crate::scenario::load(&file)
+            .into_result()
+            .expect("bundled scenario loads");
+        let model = Model::new(&scenario, EngineKind::Pe).expect("model");
+        let plan = Plan::new(&model);
+        (model, plan)
+    }
+
+    /// Sets of series as the summaries ask for them: each metric alone, per sector and
+    /// over all sectors; the series held for every run of the flagship; and sets drawn
+    /// at random.
+    fn subsets(plan: &Plan) -> Vec<Vec<usize>> {
+        let mut sets = Vec::new();
+        for metric in Metric::ALL {
+            for all in [false, true] {
+                sets.push(
+                    (0..plan.keys.len())
+                        .filter(|&i| {
+                            plan.keys[i].metric == metric
+                                && (plan.keys[i].sector == SectorSel::All) == all
+                        })
+                        .collect(),
+                );
+            }
+        }
+        sets.push(
+            (0..plan.keys.len())
+                .filter(|&i| {
+                    let k = plan.keys[i];
+                    match k.sector {
+                        SectorSel::All => {
+                            matches!(
+                                k.metric,
+                                Metric::Flow | Metric::Creation | Metric::Diversion
+                            )
+                        }
+                        SectorSel::One(_) => {
+                            matches!(k.metric, Metric::Exports | Metric::MarketHhi)
+                        }
+                    }
+                })
+                .collect(),
+        );
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for size in [1, 2, 3, 5, 8, 13, 40, 200] {
+            for _ in 0..6 {
+                let set = (0..size)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        usize::try_from(state % plan.keys.len() as u64).expect("fits")
+                    })
+                    .collect();
+                sets.push(set);
+            }
+        }
+        sets.retain(|s: &Vec<usize>| !s.is_empty());
+        sets
+    }
+
+    #[test]
+    fn wanted_series_alone_have_the_values_of_every_series_bit_for_bit() {
+        for name in [
+            "pak-rus-mous-2024.toml",
+            "pak-rus-sanctions-friction.toml",
+            "pak-us-tariff-shock.toml",
+            "tutorial-three-regions.toml",
+        ] {
+            let (model, plan) = bundled(name);
+            let sets = subsets(&plan);
+            let wanted: Vec<Wanted> = sets.iter().map(|s| plan.wanted(s)).collect();
+            let from_pairs: Vec<usize> = (0..plan.keys.len())
+                .filter(|&i| plan.follows_from_pairs(&plan.keys[i]))
+                .collect();
+            let by_pairs = plan.wanted(&from_pairs);
+            let mut checked = 0;
+            for run in 0..3 {
+                let draw = Draw::monte_carlo(&model.scenario, &model.events, 5, run);
+                let mut scratch = Scratch::default();
+                let mut every = vec![f64::NAN; plan.keys.len()];
+                let mut some = vec![f64::NAN; plan.keys.len()];
+                let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+                model
+                    .simulate(&draw, &mut |state| {
+                        plan.evaluate(&model, state, &mut scratch, &mut every, None);
+                        for (set, wanted) in sets.iter().zip(&wanted) {
+                            some.fill(f64::NAN);
+                            plan.evaluate_wanted(&model, state, &mut scratch, &mut some, wanted);
+                            for &i in set {
+                                assert!(
+                                    same(some[i], every[i]),
+                                    "{name} year {} {:?}: {} alone, {} with every series",
+                                    state.year,
+                                    plan.keys[i],
+                                    some[i],
+                                    every[i]
+                                );
+                                checked += 1;
+                            }
+                        }
+                        let pairs: Vec<f64> =
+                            plan.pair_series().iter().map(|&k| every[k]).collect();
+                        some.fill(f64::NAN);
+                        plan.evaluate_from_pairs(
+                            &model,
+                            &pairs,
+                            &mut scratch,
+                            &mut some,
+                            &by_pairs,
+                        );
+                        for &i in &from_pairs {
+                            assert!(
+                                same(some[i], every[i]),
+                                "{name} year {} {:?}: {} from the pair totals, {} from the flows",
+                                state.year,
+                                plan.keys[i],
+                                some[i],
+                                every[i]
+                            );
+                        }
+                    })
+                    .expect("simulates");
+            }
+            assert!(checked > 1000, "{name}: {checked}");
         }
     }
 }

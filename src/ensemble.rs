@@ -835,9 +835,7 @@ fn summarise_by_state(
     let group = (options.memory_budget / 16 / widest / threads).clamp(1, series.len().max(1));
     let mut out = vec![[f64::NAN; 6]; series.len() * t_count];
     for (g, part) in series.chunks(group).enumerate() {
-        let mask = plan.mask_of(part);
-        let range =
-            part.iter().min().copied().unwrap_or(0)..part.iter().max().map_or(0, |&m| m + 1);
+        let wanted = plan.wanted(part);
         let per_year: Vec<Vec<[f64; 6]>> = (0..t_count)
             .into_par_iter()
             .map_init(
@@ -863,14 +861,7 @@ fn summarise_by_state(
                             pe: None,
                             ge: None,
                         };
-                        plan.evaluate_range(
-                            model,
-                            &state,
-                            scratch,
-                            year_values,
-                            mask,
-                            range.clone(),
-                        );
+                        plan.evaluate_wanted(model, &state, scratch, year_values, &wanted);
                         for (held, &k) in values.iter_mut().zip(part) {
                             held.push((year_values[k], count));
                         }

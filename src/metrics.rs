@@ -709,20 +709,6 @@ impl Plan {
         self.write(model, state, scratch, out, top, mask, range);
     }
 
-    /// Like [`Plan::evaluate_metrics`], computing only series in `range` (indices into
-    /// `keys`); the other slots of `out` are left as they were.
-    pub fn evaluate_range(
-        &self,
-        model: &Model,
-        state: &YearState<'_>,
-        scratch: &mut Scratch,
-        out: &mut [f64],
-        mask: MetricMask,
-        range: std::ops::Range<usize>,
-    ) {
-        self.write(model, state, scratch, out, None, mask, range);
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn write(
         &self,

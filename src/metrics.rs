@@ -1078,19 +1078,29 @@ impl Plan {
         } else {
             // The sums by exporter, each over the entries in their order, which is the
             // markets' order (each market's entries are contiguous, in market order).
-            if need_pairs {
-                for (&v, &at) in x.iter().zip(&self.entry_pair) {
-                    all[at] += v;
+            if need_pairs && need_exports && need_ssq_mkt {
+                // All three in one loop, as market concentration over the pair totals needs.
+                let by = self.entry_pair.iter().zip(&self.entry_out);
+                for (&v, (&pair, &out)) in x.iter().zip(by) {
+                    all[pair] += v;
+                    exports[out] += v;
+                    ssq_mkt[out] += v * v;
                 }
-            }
-            if need_exports {
-                for (&v, &at) in x.iter().zip(&self.entry_out) {
-                    exports[at] += v;
+            } else {
+                if need_pairs {
+                    for (&v, &at) in x.iter().zip(&self.entry_pair) {
+                        all[at] += v;
+                    }
                 }
-            }
-            if need_ssq_mkt {
-                for (&v, &at) in x.iter().zip(&self.entry_out) {
-                    ssq_mkt[at] += v * v;
+                if need_exports {
+                    for (&v, &at) in x.iter().zip(&self.entry_out) {
+                        exports[at] += v;
+                    }
+                }
+                if need_ssq_mkt {
+                    for (&v, &at) in x.iter().zip(&self.entry_out) {
+                        ssq_mkt[at] += v * v;
+                    }
                 }
             }
         }

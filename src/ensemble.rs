@@ -1368,8 +1368,8 @@ impl Column {
 /// range kept in its own lane, so that the cells' values are added and compared side by
 /// side rather than in one long chain per cell. Until a run without a value turns up,
 /// every column has as many keys as rows read, and a row is written straight into the
-/// columns; from then on, each column counts its own keys. (Lanes past the group's cells
-/// read whatever the tile holds there, and are not used.)
+/// columns; from then on, each column counts its own keys. Only the group's cells of a
+/// row are read: a last group may fill part of its tiles.
 fn gather_columns(
     values: &[f64],
     runs: usize,
@@ -1549,7 +1549,6 @@ fn multi_select(values: &mut [i64], ranks: &[usize], base: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::EngineKind;
 
     /// The values one by one, as many times as their count.
     fn expand(weighted: &[(f64, u64)]) -> Vec<f64> {
@@ -1695,14 +1694,7 @@ mod tests {
     }
 
     fn flagship() -> (Model, Plan) {
-        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios/pak-rus-mous-2024.toml");
-        let (scenario, _, _) = crate::scenario::load(&file)
-            .into_result()
-            .expect("bundled scenario loads");
-        let model = Model::new(&scenario, EngineKind::Pe).expect("model");
-        let plan = Plan::new(&model);
-        (model, plan)
+        crate::metrics::tests::bundled("pak-rus-mous-2024.toml")
     }
 
     #[test]

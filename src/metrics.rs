@@ -1079,7 +1079,7 @@ impl Plan {
             // The sums by exporter, each over the entries in their order, which is the
             // markets' order (each market's entries are contiguous, in market order).
             if need_pairs && need_exports && need_ssq_mkt {
-                // All three in one loop, as market concentration over the pair totals needs.
+                // All three in one pass, as the series held for every run need them.
                 let by = self.entry_pair.iter().zip(&self.entry_out);
                 for (&v, (&pair, &out)) in x.iter().zip(by) {
                     all[pair] += v;
@@ -1458,11 +1458,12 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::Draw;
 
-    fn bundled(name: &str) -> (Model, Plan) {
+    /// The model of a bundled scenario, in the PE engine, and its plan.
+    pub(crate) fn bundled(name: &str) -> (Model, Plan) {
         let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenarios")
             .join(name);

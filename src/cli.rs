@@ -385,17 +385,17 @@ fn prepare(path: &Path, sim: &SimArgs) -> Result<Prepared, CliError> {
 struct Bar(Option<indicatif::ProgressBar>);
 
 impl Bar {
-    fn new(label: &str, runs: u32) -> Self {
-        if runs == 0 || !std::io::stderr().is_terminal() {
+    /// A bar for `total` steps, each one of `unit` (plural, as shown after the count).
+    fn new(label: &str, total: u32, unit: &str) -> Self {
+        if total == 0 || !std::io::stderr().is_terminal() {
             return Self(None);
         }
-        let bar = indicatif::ProgressBar::new(u64::from(runs));
+        let bar = indicatif::ProgressBar::new(u64::from(total));
+        let template = format!("{{prefix}} [{{bar:30}}] {{pos}}/{{len}} {unit} ({{eta}})");
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} run-passes ({eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
         );
         bar.set_prefix(label.to_string());
         Self(Some(bar))
@@ -437,7 +437,7 @@ fn simulate(p: &Prepared, only: Option<Vec<usize>>, sim: &SimArgs) -> Result<Out
     if sim.verbose {
         print_solver_details(p);
     }
-    let bar = Bar::new(&p.scenario.stem(), p.scenario.runs);
+    let bar = Bar::new(&p.scenario.stem(), p.scenario.runs, "run-passes");
     let options = ensemble::Options {
         runs: p.scenario.runs,
         seed: p.scenario.seed,
@@ -836,9 +836,18 @@ pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
     let p = prepare(&args.file, &args.sim)?;
     let s = &p.scenario;
     let (series, key, t) = resolve_series(s, &p.plan, &args.series)?;
-    let report =
-        crate::analysis::shapley::explain(&p.model, &p.plan, series, t, args.samples, s.seed)
-            .map_err(|e| CliError::Failure(anyhow::anyhow!("{e}")))?;
+    let bar = Bar::new("contributions", 1, "paths");
+    let report = crate::analysis::shapley::explain_with(
+        &p.model,
+        &p.plan,
+        series,
+        t,
+        args.samples,
+        s.seed,
+        &bar,
+    )
+    .map_err(|e| CliError::Failure(anyhow::anyhow!("{e}")))?;
+    drop(bar);
     let year = s.base_year + i32::try_from(t).unwrap_or(0);
     println!(
         "{} — {}",
@@ -935,7 +944,7 @@ pub fn sensitivity(args: &SensitivityArgs) -> Result<(), CliError> {
         }
         None => Spread::Documented,
     };
-    let bar = Bar::new("sensitivity", 1);
+    let bar = Bar::new("sensitivity", 1, "parameters");
     let report = with_threads(args.sim.threads, || {
         analyse(s, p.model.engine, &key, t, statistic, spread, &bar)
     })?
@@ -1049,7 +1058,11 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let bar = Bar::new("sweep", u32::try_from(range.len()).unwrap_or(u32::MAX));
+    let bar = Bar::new(
+        "sweep",
+        u32::try_from(range.len()).unwrap_or(u32::MAX),
+        "points",
+    );
     let done = std::sync::atomic::AtomicU64::new(0);
     let total = range.len() as u64;
     let point_rows = with_threads(args.sim.threads, || {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{corridor, load_ok};
-use corridor::analysis::shapley::{Explanation, explain};
+use corridor::analysis::shapley::{Explanation, explain, explain_with};
 use corridor::metrics::{Metric, Partner, Plan, SectorSel, SeriesKey};
 use corridor::model::Model;
 
@@ -92,6 +92,57 @@ fn contributions_add_up_exactly_to_the_total_change() {
         e.no_events, 0.5,
         "B and C supply equal shares without events"
     );
+}
+
+/// Records every progress report, and asks to stop after `stop_after` of them.
+struct Stopper {
+    reports: std::sync::Mutex<Vec<(u64, u64)>>,
+    stop_after: usize,
+}
+
+impl corridor::ensemble::Progress for Stopper {
+    fn advance(&self, done: u64, total: u64) {
+        self.reports
+            .lock()
+            .expect("not poisoned")
+            .push((done, total));
+    }
+    fn cancelled(&self) -> bool {
+        self.reports.lock().expect("not poisoned").len() >= self.stop_after
+    }
+}
+
+#[test]
+fn contributions_count_each_path_and_stop_when_asked() {
+    let s = load_ok(&three_regions(&format!(
+        "{}{}{}",
+        agreement("ab", "B", 0.1),
+        agreement("ac", "C", 0.05),
+        agreement("ab2", "B", 0.02)
+    )));
+    let model = Model::new(&s, s.engine).expect("model");
+    let plan = Plan::new(&model);
+    // Three events: no event, every event, then each of the 2^3 coalitions.
+    let all = Stopper {
+        reports: std::sync::Mutex::default(),
+        stop_after: usize::MAX,
+    };
+    let e = explain_with(&model, &plan, 0, 3, 500, 1, &all).expect("explain");
+    assert!(e.exact);
+    let reports = all.reports.into_inner().expect("not poisoned");
+    let expected: Vec<(u64, u64)> = (1..=10).map(|d| (d, 10)).collect();
+    assert_eq!(reports, expected);
+    // Asked to stop after four paths: no fifth is simulated.
+    let early = Stopper {
+        reports: std::sync::Mutex::default(),
+        stop_after: 4,
+    };
+    let stopped = explain_with(&model, &plan, 0, 3, 500, 1, &early);
+    assert!(
+        matches!(stopped, Err(corridor::model::ModelError::Stopped)),
+        "{stopped:?}"
+    );
+    assert_eq!(early.reports.into_inner().expect("not poisoned").len(), 4);
 }
 
 #[test]

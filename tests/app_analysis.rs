@@ -169,6 +169,92 @@ fn contributions_show_every_event_and_add_up_to_the_total() {
     );
 }
 
+/// Runs frames until a button labelled `label` shows, for at most a minute.
+fn until_button(harness: &mut Harness<'static, CorridorApp>, label: &str) {
+    let started = std::time::Instant::now();
+    while harness.query_by_label(label).is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no {label} button: {:?}",
+            label_texts(harness)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        harness.step();
+    }
+}
+
+#[test]
+fn long_contributions_show_progress_and_can_be_cancelled_and_computed_again() {
+    // The flagship with five more agreements: twelve events, 2^12 + 2 paths to simulate,
+    // far longer than the few frames between starting and cancelling.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let flagship =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pak-rus-mous-2024.toml");
+    let mut text = format!(
+        "format = 1\nextends = {:?}\n",
+        flagship.display().to_string()
+    );
+    for (k, partner) in ["CHN", "USA", "EU", "GULF", "TUR"].iter().enumerate() {
+        text += &format!(
+            "\n[[agreement]]\nid = \"extra-{k}\"\nparties = [\"PAK\", \"{partner}\"]\n\
+             start = 2026\nramp_years = 2\ncost_cut = 0.05\n"
+        );
+    }
+    let file = dir.path().join("twelve-events.toml");
+    std::fs::write(&file, text).expect("write the scenario");
+    let mut harness = Harness::builder()
+        .with_size([1500.0, 950.0])
+        .with_max_steps(16)
+        .build_eframe(|_cc| CorridorApp::new_for_test(vec![file.clone()]));
+    harness.state_mut().push(Action::SetParam {
+        path: file.clone(),
+        target: Target::Scenario {
+            field: "runs".into(),
+        },
+        value: ParamValue::Integer(50),
+    });
+    settle(&mut harness);
+    assert_eq!(scenario_of(&harness).agreements.len(), 12);
+
+    // Not settled: that would wait for the contributions to finish.
+    harness.get_by_label("Contributions").click();
+    harness.run_ok();
+    until_button(&mut harness, "Cancel");
+    // The bar (the spinner beside it is a progress indicator too).
+    let shown: Vec<String> = harness
+        .query_all_by_role(Role::ProgressIndicator)
+        .map(|n| text_of(&n))
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|t| t.starts_with("path ") && t.ends_with(" of 4098")),
+        "the progress counts the paths: {shown:?}"
+    );
+    harness.get_by_label("Cancel").click();
+    harness.run_ok();
+    assert!(
+        harness
+            .query_by_label_contains("Contributions cancelled after")
+            .is_some(),
+        "{:?}",
+        label_texts(&harness)
+    );
+    assert!(harness.query_by_label("Cancel").is_none());
+
+    // Computed again on request: the progress shows again, and can be cancelled again.
+    harness.get_by_label("Compute again").click();
+    harness.run_ok();
+    until_button(&mut harness, "Cancel");
+    harness.get_by_label("Cancel").click();
+    harness.run_ok();
+    assert!(
+        harness
+            .query_by_label_contains("Contributions cancelled after")
+            .is_some()
+    );
+}
+
 #[test]
 fn contributions_follow_an_edit_of_the_scenario() {
     let mut harness = flagship();

@@ -29,6 +29,13 @@ const SAME: Option<&str> = None;
 
 const CASES: &[Case] = &[
     Case {
+        file: "no-regions.toml",
+        at: SAME,
+        line: 17,
+        col: 8,
+        says: "no region is defined: add a [[region]] entry",
+    },
+    Case {
         file: "syntax-unclosed-string.toml",
         at: SAME,
         line: 5,

@@ -15,6 +15,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
 
 use super::path_value_with;
+use crate::ensemble::{Progress, Silent};
 use crate::metrics::{Plan, Scratch};
 use crate::model::{Model, ModelError};
 
@@ -53,15 +54,43 @@ pub fn explain(
     samples: usize,
     seed: u64,
 ) -> Result<Explanation, ModelError> {
+    explain_with(model, plan, series, t, samples, seed, &Silent)
+}
+
+/// [`explain`], reporting each path simulated to `progress` (out of 2 + 2^n paths for n
+/// events, or 2 + samples · n when sampled) and stopping with [`ModelError::Stopped`]
+/// once it asks to.
+pub fn explain_with(
+    model: &Model,
+    plan: &Plan,
+    series: usize,
+    t: usize,
+    samples: usize,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<Explanation, ModelError> {
     let players: Vec<usize> = (0..model.events.list.len())
         .filter(|&k| model.events.list[k].enabled)
         .collect();
     let n = players.len();
+    let samples = samples.max(2);
+    let total = if n <= EXACT_LIMIT {
+        2 + (1u64 << n)
+    } else {
+        2 + (samples * n) as u64
+    };
+    let mut done = 0;
     let mut scratch = Scratch::default();
     let mut values = vec![f64::NAN; plan.keys.len()];
     let all_off = vec![false; model.events.list.len()];
     let mut value_of = |members: &[bool]| {
-        path_value_with(model, plan, series, t, members, &mut scratch, &mut values)
+        if progress.cancelled() {
+            return Err(ModelError::Stopped);
+        }
+        let value = path_value_with(model, plan, series, t, members, &mut scratch, &mut values);
+        done += 1;
+        progress.advance(done, total);
+        value
     };
     let no_events = value_of(&all_off)?;
     let mut all_on = all_off.clone();
@@ -115,7 +144,6 @@ pub fn explain(
             samples: 0,
         });
     }
-    let samples = samples.max(2);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sum = vec![0.0; n];
     let mut sum_sq = vec![0.0; n];

@@ -523,6 +523,9 @@ fn round_sig(x: f64) -> f64 {
 /// What the analysis views ask for; applied by the app in one place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AnalysisAction {
+    CancelContributions,
+    /// Computes the contributions of the chosen output again after a cancel.
+    RetryContributions,
     RunSensitivity,
     CancelSensitivity,
     RunSweep,
@@ -580,16 +583,20 @@ impl Analysis {
         let scenario = scenario.clone();
         let request = subject.clone();
         let subject = subject.clone();
-        self.contributions
-            .start(request, "contributions", self.repaint.clone(), move |_| {
+        self.contributions.start(
+            request,
+            "contributions",
+            self.repaint.clone(),
+            move |progress| {
                 let (model, plan, series, key) = model_and_series(&scenario, &subject)?;
-                let explanation = shapley::explain(
+                let explanation = shapley::explain_with(
                     &model,
                     &plan,
                     series,
                     subject.t,
                     SHAPLEY_SAMPLES,
                     scenario.seed,
+                    progress,
                 )
                 .map_err(|e| e.to_string())?;
                 let events = explanation
@@ -606,7 +613,8 @@ impl Analysis {
                     explanation,
                     events,
                 })
-            });
+            },
+        );
     }
 
     fn start_sensitivity(&mut self, subject: Subject, scenario: &Scenario) {
@@ -773,6 +781,9 @@ impl CorridorApp {
             (AnalysisAction::RunSweep, Ok((subject, scenario))) => {
                 self.analysis.start_sweep(subject, scenario);
             }
+            (AnalysisAction::CancelContributions, _) => self.analysis.contributions.cancel(),
+            // Computed again at the next refresh, for the output chosen then.
+            (AnalysisAction::RetryContributions, _) => self.analysis.contributions.requested = None,
             (AnalysisAction::CancelSensitivity, _) => self.analysis.sensitivity.cancel(),
             (AnalysisAction::CancelSweep, _) => self.analysis.sweep.cancel(),
             (AnalysisAction::RunSensitivity | AnalysisAction::RunSweep, Err(e)) => {

@@ -215,6 +215,10 @@ impl Ids {
             .label(format!("no {} has this id", self.kind));
         match did_you_mean(id, candidates) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
+            None if self.names.is_empty() => d.help(format!(
+                "no {0} is defined: add a [[{0}]] entry with this id, or `extends` a file that has them",
+                self.kind
+            )),
             None if self.names.len() <= 12 => d.help(format!(
                 "known {} ids: {}",
                 self.kind,

@@ -2,6 +2,8 @@
 //! contributes to the chosen metric, a sensitivity tornado, and sweeps of one parameter
 //! (a line) or two (a heatmap). The work is in [`crate::app::analysis`]; this draws it.
 
+use std::time::Duration;
+
 use egui::{Color32, RichText};
 use egui_plot::{
     AxisHints, Bar, BarChart, Corner, GridInput, GridMark, Heatmap, HoverPosition, Legend, Line,
@@ -76,7 +78,9 @@ pub fn analysis_ui(
             .show(ui, |ui| body(ui));
     };
     match view {
-        View::Contributions => scroll(ui, &mut |ui| contributions_ui(ui, &subject, analysis)),
+        View::Contributions => scroll(ui, &mut |ui| {
+            contributions_ui(ui, &subject, analysis, actions);
+        }),
         View::Sensitivity => scroll(ui, &mut |ui| {
             sensitivity_ui(ui, &subject, scenario, analysis, actions);
         }),
@@ -216,11 +220,49 @@ fn progress_ui(ui: &mut egui::Ui, fraction: f32, text: String, what: &str) -> bo
         .clicked()
 }
 
-fn contributions_ui(ui: &mut egui::Ui, subject: &Subject, analysis: &Analysis) {
+fn contributions_ui(
+    ui: &mut egui::Ui,
+    subject: &Subject,
+    analysis: &Analysis,
+    actions: &mut Vec<Action>,
+) {
     let task = &analysis.contributions;
     let busy = task.running.is_some();
-    if let Some(Ended::Failed(e)) = &task.ended {
-        ui.colored_label(ui.visuals().error_fg_color, e);
+    // A long computation (many events, a large scenario) shows how far it is and can be
+    // stopped; the last contributions stay on screen meanwhile.
+    if let Some(r) = task
+        .running
+        .as_ref()
+        .filter(|r| r.started.elapsed() > Duration::from_millis(300))
+    {
+        let (done, total) = r.progress.counts();
+        ui.horizontal_wrapped(|ui| {
+            let text = format!("path {done} of {total}");
+            if progress_ui(ui, r.progress.fraction(), text, "contributions") {
+                actions.push(Action::Analysis(AnalysisAction::CancelContributions));
+            }
+        });
+    }
+    match &task.ended {
+        Some(Ended::Failed(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        Some(Ended::Cancelled { done, total }) => {
+            ui.horizontal_wrapped(|ui| {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("Contributions cancelled after {done} of {total} paths."),
+                );
+                if ui
+                    .button("Compute again")
+                    .on_hover_text("Compute the contributions of the chosen output from the start.")
+                    .clicked()
+                {
+                    actions.push(Action::Analysis(AnalysisAction::RetryContributions));
+                }
+            });
+        }
+        None => {}
     }
     let Some(finished) = &task.result else {
         if busy {

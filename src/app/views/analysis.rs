@@ -230,11 +230,11 @@ fn contributions_ui(
     let busy = task.running.is_some();
     // A long computation (many events, a large scenario) shows how far it is and can be
     // stopped; the last contributions stay on screen meanwhile.
-    if let Some(r) = task
+    let long = task
         .running
         .as_ref()
-        .filter(|r| r.started.elapsed() > Duration::from_millis(300))
-    {
+        .filter(|r| r.started.elapsed() > Duration::from_millis(300));
+    if let Some(r) = long {
         let (done, total) = r.progress.counts();
         ui.horizontal_wrapped(|ui| {
             let text = format!("path {done} of {total}");
@@ -265,7 +265,7 @@ fn contributions_ui(
         None => {}
     }
     let Some(finished) = &task.result else {
-        if busy {
+        if busy && long.is_none() {
             busy_ui(ui, "Computing the contributions…");
         }
         return;

@@ -1549,7 +1549,16 @@ pub(crate) mod tests {
                 let mut scratch = Scratch::default();
                 let mut every = vec![f64::NAN; plan.keys.len()];
                 let mut some = vec![f64::NAN; plan.keys.len()];
-                let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+                // Series `i` in `some` (evaluated `how`) and in `every`, bit for bit.
+                let same = |some: &[f64], every: &[f64], i: usize, year: i32, how: &str| {
+                    assert!(
+                        some[i].to_bits() == every[i].to_bits(),
+                        "{name} year {year} {:?}: {} {how}, {} with every series",
+                        plan.keys[i],
+                        some[i],
+                        every[i]
+                    );
+                };
                 model
                     .simulate(&draw, &mut |state| {
                         plan.evaluate(&model, state, &mut scratch, &mut every, None);
@@ -1557,14 +1566,7 @@ pub(crate) mod tests {
                             some.fill(f64::NAN);
                             plan.evaluate_wanted(&model, state, &mut scratch, &mut some, wanted);
                             for &i in set {
-                                assert!(
-                                    same(some[i], every[i]),
-                                    "{name} year {} {:?}: {} alone, {} with every series",
-                                    state.year,
-                                    plan.keys[i],
-                                    some[i],
-                                    every[i]
-                                );
+                                same(&some, &every, i, state.year, "alone");
                                 checked += 1;
                             }
                         }
@@ -1579,14 +1581,7 @@ pub(crate) mod tests {
                             &by_pairs,
                         );
                         for &i in &from_pairs {
-                            assert!(
-                                same(some[i], every[i]),
-                                "{name} year {} {:?}: {} from the pair totals, {} from the flows",
-                                state.year,
-                                plan.keys[i],
-                                some[i],
-                                every[i]
-                            );
+                            same(&some, &every, i, state.year, "from the pair totals");
                         }
                     })
                     .expect("simulates");

@@ -940,26 +940,20 @@ fn summarise_by_level(
             }
             // Means as `Iterator::sum` takes them: from −0, in run order. Each run's
             // flows into the market are added up entry by entry, and its imports,
-            // creation and diversion once, whichever of them the series are.
+            // creation and diversion once, whichever of them the series are. Creation
+            // and diversion do not move with the level in a market no event touches.
             let entries = model.structure.markets[market].entries.clone();
             let mut flow_sums = vec![-0.0; entries.len()];
-            let mut other_sums = [-0.0; 3];
-            let others = [
-                MarketValue::Imports,
-                MarketValue::Creation,
-                MarketValue::Diversion,
-            ]
-            .map(|value| OneMarket { market, value });
-            for &key in &column.keys {
-                let level = from_order_key(key);
-                let (creation, diversion) = model.untouched_market_flows(market, level, flows);
-                for (sum, &f) in flow_sums.iter_mut().zip(&flows[entries.clone()]) {
-                    *sum += f;
-                }
-                for (sum, &one) in other_sums.iter_mut().zip(&others) {
-                    *sum += plan.level_value(model, one, flows, creation, diversion);
-                }
-            }
+            let levels = column.keys.iter().map(|&key| from_order_key(key));
+            let imports_sum = plan.untouched_sums(model, market, levels, &mut flow_sums);
+            let (creation, diversion) = model.untouched_market_flows(market, 1.0, flows);
+            let [creation_sum, diversion_sum] = [MarketValue::Creation, MarketValue::Diversion]
+                .map(|value| {
+                    let one = OneMarket { market, value };
+                    let v = plan.level_value(model, one, flows, creation, diversion);
+                    column.keys.iter().fold(-0.0, |sum, _| sum + v)
+                });
+            let other_sums = [imports_sum, creation_sum, diversion_sum];
             let sums: Vec<f64> = mine[p]
                 .iter()
                 .map(|&i| match series[i].value {
@@ -1367,8 +1361,10 @@ impl Column {
 /// `columns`, one per cell of the group. A tile's row is taken whole, each cell's sum and
 /// range kept in its own lane, so that the cells' values are added and compared side by
 /// side rather than in one long chain per cell. Until a run without a value turns up,
-/// every column has as many keys as rows read, and a row is written straight into the
-/// columns; from then on, each column counts its own keys. Only the group's cells of a
+/// every column has as many keys as rows read: a tile with every value is turned cell by
+/// cell in a small block and each cell's keys go to its column in one piece, and a row
+/// of a tile with a gap is written straight into the columns; from then on, each column
+/// counts its own keys. Only the group's cells of a
 /// row are read: a last group may fill part of its tiles.
 fn gather_columns(
     values: &[f64],
@@ -1388,10 +1384,41 @@ fn gather_columns(
     for column in columns.iter_mut() {
         column.keys.resize(runs, 0);
     }
+    // A tile's keys, cell by cell: a tile with a value in every slot is read row by
+    // row and its keys go to each column as one contiguous piece.
+    let mut block = [[0i64; TILE_RUNS]; TILE_CELLS];
+    let cells = columns.len();
     for b in 0..runs.div_ceil(tile_runs) {
         let at = (b * groups + g) * tile;
         let rows = tile_runs.min(runs - b * tile_runs);
-        for row in values[at..at + rows * TILE_CELLS].chunks_exact(TILE_CELLS) {
+        let tile_values = &values[at..at + rows * TILE_CELLS];
+        let dense = lens.is_none()
+            && !tile_values
+                .chunks_exact(TILE_CELLS)
+                .any(|row| row[..cells].iter().any(|v| v.is_nan()));
+        if dense {
+            for (r, row) in tile_values.chunks_exact(TILE_CELLS).enumerate() {
+                let Ok(row) = <&[f64; TILE_CELLS]>::try_from(row) else {
+                    continue;
+                };
+                // Every lane of the tile, the group's cells and any unused ones after
+                // them, so that the lanes are worked side by side; only the group's
+                // are kept.
+                for (c, &v) in row.iter().enumerate() {
+                    let key = order_key(v);
+                    sums[c] += v;
+                    lows[c] = lows[c].min(key);
+                    highs[c] = highs[c].max(key);
+                    block[c][r] = key;
+                }
+            }
+            for (column, keys) in columns.iter_mut().zip(&block) {
+                column.keys[full..full + rows].copy_from_slice(&keys[..rows]);
+            }
+            full += rows;
+            continue;
+        }
+        for row in tile_values.chunks_exact(TILE_CELLS) {
             let Ok(row) = <&[f64; TILE_CELLS]>::try_from(row) else {
                 continue;
             };

@@ -814,6 +814,42 @@ impl Plan {
         }
     }
 
+    /// Sums over `levels`, in their order and each from −0, of the values a market that
+    /// no event touches has at each demand level: the flow of each of its entries (into
+    /// `flow_sums`, one per entry) and, returned, its imports. Each run's values have
+    /// the arithmetic of [`Plan::level_value`] on [`Model::untouched_market_flows`]: a
+    /// flow is V · L, and imports add up the foreign flows from 0 in entry order.
+    pub(crate) fn untouched_sums(
+        &self,
+        model: &Model,
+        market: usize,
+        levels: impl Iterator<Item = f64>,
+        flow_sums: &mut [f64],
+    ) -> f64 {
+        let st = &model.structure;
+        let m = &st.markets[market];
+        let range = m.entries.clone();
+        let base: Vec<(f64, bool)> = st.entries[range.clone()]
+            .iter()
+            .zip(&self.entry_from[range])
+            .map(|(e, &i)| (e.value, i != m.importer))
+            .collect();
+        flow_sums.fill(-0.0);
+        let mut imports_sum = -0.0;
+        for level in levels {
+            let mut imports = 0.0;
+            for (sum, &(v, foreign)) in flow_sums.iter_mut().zip(&base) {
+                let x = v * level;
+                *sum += x;
+                if foreign {
+                    imports += x;
+                }
+            }
+            imports_sum += imports;
+        }
+        imports_sum
+    }
+
     /// The all-sector flow series, one per pair of regions with trade (as indices into
     /// `keys`): what [`Plan::evaluate_from_pairs`] takes.
     pub(crate) fn pair_series(&self) -> &[usize] {

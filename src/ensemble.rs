@@ -469,6 +469,25 @@ fn hold_runs(
     counter: &Counter<'_>,
     buffer: &mut Vec<f64>,
 ) -> Result<Vec<[f64; 6]>, EnsembleError> {
+    let summarise = |_: usize, column: &mut Column| column.summary();
+    hold_runs_with(model, plan, series, options, counter, buffer, &summarise)
+}
+
+/// [`hold_runs`], summarising cell `(t - 1) * series.len() + c` with
+/// `summarise(cell, column)`.
+fn hold_runs_with<R, Z>(
+    model: &Model,
+    plan: &Plan,
+    series: &[usize],
+    options: &Options,
+    counter: &Counter<'_>,
+    buffer: &mut Vec<f64>,
+    summarise: &Z,
+) -> Result<Vec<R>, EnsembleError>
+where
+    R: Send,
+    Z: Fn(usize, &mut Column) -> R + Sync,
+{
     let runs = options.runs as usize;
     let later = model.scenario.year_count() - 1;
     let wanted = plan.wanted(series);
@@ -498,23 +517,24 @@ fn hold_runs(
             Err(e) => Err(e.into()),
         }
     };
-    let summarise = |_: usize, column: &mut Column| column.summary();
     summarise_cells(
         s_count * later,
         runs,
         buffer,
         &init,
         &fill,
-        &summarise,
+        summarise,
         counter,
     )
 }
 
 /// Series summarised from every run's value that follow, run by run, from other such
 /// series of the same year, and so need not be held: the all-sector series that the pair
-/// totals fix ([`Plan::follows_from_pairs`]), and the effective numbers of suppliers and markets,
-/// the reciprocals of HHIs ([`Plan::reciprocal_of`]). Used when the series held instead
-/// (the others, the pair totals and those HHIs) fit in one pass within the budget.
+/// totals fix ([`Plan::follows_from_pairs`]), derived year by year once the held values
+/// are in, and the effective numbers of suppliers and markets, the reciprocals of HHIs
+/// ([`Plan::reciprocal_of`]), summarised from their HHI's held values
+/// ([`Column::summary_and_reciprocal`]). Used when the series held instead (the others,
+/// the pair totals and those HHIs) fit in one pass within the budget.
 struct Derivation {
     /// The series held for every run (indices into the plan's keys), sorted.
     held: Vec<usize>,
@@ -566,7 +586,7 @@ impl Derivation {
         held.sort_unstable();
         held.dedup();
         // Every run's held values, and one year's derived values.
-        let derived = from_pairs.len() + reciprocal_keys.len();
+        let derived = from_pairs.len();
         let bytes = (held.len() * later + derived) * runs * 8;
         if held.len() >= by_run.len() || bytes > budget {
             return None;
@@ -601,8 +621,9 @@ impl Derivation {
         })
     }
 
-    /// Holds every run's values of the held series in one pass, then derives the others
-    /// year by year, run by run, and summarises all of them into `stats`.
+    /// Holds every run's values of the held series in one pass, summarising the
+    /// reciprocals with their HHIs, then derives the others year by year, run by run, and
+    /// summarises all of them into `stats`.
     fn summarise(
         &self,
         model: &Model,
@@ -615,19 +636,42 @@ impl Derivation {
         let runs = options.runs as usize;
         let t_count = model.scenario.year_count();
         let s_count = self.held.len();
-        let cells = hold_runs(model, plan, &self.held, options, counter, buffer)?;
+        // Where the reciprocal of each held series goes in `selected`, if any.
+        let mut reciprocal_at = vec![None; s_count];
+        for &(c, p) in &self.reciprocal {
+            reciprocal_at[p] = Some(c);
+        }
+        let summarise = |cell: usize, column: &mut Column| {
+            if reciprocal_at[cell % s_count].is_some() {
+                let (own, reciprocal) = column.summary_and_reciprocal();
+                (own, Some(reciprocal))
+            } else {
+                (column.summary(), None)
+            }
+        };
+        let cells = hold_runs_with(
+            model, plan, &self.held, options, counter, buffer, &summarise,
+        )?;
         counter.weigh(1);
-        for (p, &at) in self.selected_at.iter().enumerate() {
-            let Some(c) = at else { continue };
+        for p in 0..s_count {
             for t in 1..t_count {
-                for (k, &v) in cells[(t - 1) * s_count + p].iter().enumerate() {
-                    stats[k][c * t_count + t] = v;
+                let (own, reciprocal) = &cells[(t - 1) * s_count + p];
+                let targets = [
+                    self.selected_at[p].map(|c| (c, own)),
+                    reciprocal_at[p].zip(reciprocal.as_ref()),
+                ];
+                for (c, summary) in targets.into_iter().flatten() {
+                    for (k, &v) in summary.iter().enumerate() {
+                        stats[k][c * t_count + t] = v;
+                    }
                 }
             }
         }
+        if self.from_pairs.is_empty() {
+            return Ok(());
+        }
         let buffer = &*buffer;
         let tiles = Tiles::new(s_count * (t_count - 1), runs);
-        let derived = self.from_pairs.len() + self.reciprocal.len();
         // One year at a time: every run's derived values, held as for any series.
         let mut values = Vec::new();
         let mut per_year: Vec<Vec<[f64; 6]>> = Vec::with_capacity(t_count - 1);
@@ -637,32 +681,28 @@ impl Derivation {
                 let year_values = vec![f64::NAN; plan.keys.len()];
                 (Scratch::default(), year_values, pairs)
             };
-            // Where the year's held values are from the start of a run's.
-            let at = |p: usize| tiles.cell((t - 1) * s_count + p);
-            let pair_at: Vec<usize> = self.pair_at.iter().map(|&p| at(p)).collect();
-            let reciprocal_at: Vec<usize> = self.reciprocal.iter().map(|&(_, p)| at(p)).collect();
+            // Where the year's held pair totals are from the start of a run's values.
+            let pair_at: Vec<usize> = self
+                .pair_at
+                .iter()
+                .map(|&p| tiles.cell((t - 1) * s_count + p))
+                .collect();
             let fill = |(scratch, year_values, pairs): &mut (Scratch, Vec<f64>, Vec<f64>),
                         r: usize,
                         row: &mut [f64]| {
                 let run = &buffer[tiles.run(r)..];
-                if !self.from_pairs.is_empty() {
-                    for (slot, &at) in pairs.iter_mut().zip(&pair_at) {
-                        *slot = run[at];
-                    }
-                    plan.evaluate_from_pairs(model, pairs, scratch, year_values, &self.wanted);
+                for (slot, &at) in pairs.iter_mut().zip(&pair_at) {
+                    *slot = run[at];
                 }
-                let (by_pairs, by_reciprocal) = row.split_at_mut(self.from_pairs.len());
-                for (slot, &(k, _)) in by_pairs.iter_mut().zip(&self.from_pairs) {
+                plan.evaluate_from_pairs(model, pairs, scratch, year_values, &self.wanted);
+                for (slot, &(k, _)) in row.iter_mut().zip(&self.from_pairs) {
                     *slot = year_values[k];
-                }
-                for (slot, &at) in by_reciprocal.iter_mut().zip(&reciprocal_at) {
-                    *slot = 1.0 / run[at];
                 }
                 Ok(())
             };
             let summarise = |_: usize, column: &mut Column| column.summary();
             per_year.push(summarise_cells(
-                derived,
+                self.from_pairs.len(),
                 runs,
                 &mut values,
                 &init,
@@ -671,12 +711,7 @@ impl Derivation {
                 counter,
             )?);
         }
-        let targets = self
-            .from_pairs
-            .iter()
-            .map(|&(_, c)| c)
-            .chain(self.reciprocal.iter().map(|&(c, _)| c));
-        for (d, c) in targets.enumerate() {
+        for (d, &(_, c)) in self.from_pairs.iter().enumerate() {
             for (t, summaries) in per_year.iter().enumerate() {
                 for (k, &v) in summaries[d].iter().enumerate() {
                     stats[k][c * t_count + t + 1] = v;
@@ -1357,6 +1392,40 @@ impl Column {
     }
 }
 
+impl Column {
+    /// [`Column::summary`] of the values, and the summary a column of their reciprocals
+    /// 1/v would give, run for run: the reciprocals added up in run order, and their
+    /// order statistics from the values' own, mirrored, since 1/v falls as v rises for
+    /// v > 0 (correctly rounded division keeps that order, ties included). Where a value
+    /// is not above 0, the reciprocals are gathered and summarised one by one. Reorders
+    /// the keys.
+    fn summary_and_reciprocal(&mut self) -> ([f64; 6], [f64; 6]) {
+        let n = self.keys.len();
+        if n == 0 {
+            return ([f64::NAN; 6], [f64::NAN; 6]);
+        }
+        let reciprocal = |key: i64| 1.0 / from_order_key(key);
+        if self.low <= order_key(0.0) {
+            let values: Vec<f64> = self.keys.iter().map(|&k| reciprocal(k)).collect();
+            return (self.summary(), summary(&values));
+        }
+        let reciprocal_sum = self.keys.iter().fold(-0.0, |sum, &k| sum + reciprocal(k));
+        let ranks: Vec<usize> = percentile_ranks(n)
+            .iter()
+            .flat_map(|&(lo, hi, _)| [lo, hi, n - 1 - lo, n - 1 - hi])
+            .collect();
+        #[allow(clippy::cast_precision_loss)]
+        let (mean, reciprocal_mean) = (self.sum / n as f64, reciprocal_sum / n as f64);
+        let key_at = order_statistics_at(&mut self.keys, (self.low, self.high), ranks);
+        let p = interpolate(n, |r| from_order_key(key_at(r)));
+        let q = interpolate(n, |r| reciprocal(key_at(n - 1 - r)));
+        (
+            [mean, p[0], p[1], p[2], p[3], p[4]],
+            [reciprocal_mean, q[0], q[1], q[2], q[3], q[4]],
+        )
+    }
+}
+
 /// Gathers group `g` of the cells held by [`summarise_cells`] in `values` into
 /// `columns`, one per cell of the group. A tile's row is taken whole, each cell's sum and
 /// range kept in its own lane, so that the cells' values are added and compared side by
@@ -1473,11 +1542,21 @@ fn order_statistics(keys: &mut [i64]) -> impl Fn(usize) -> i64 + '_ {
 
 /// [`order_statistics`] of keys whose least and greatest are `range`.
 fn order_statistics_in(keys: &mut [i64], range: (i64, i64)) -> impl Fn(usize) -> i64 + '_ {
-    let n = keys.len();
-    let mut ranks: Vec<usize> = percentile_ranks(n)
+    let ranks: Vec<usize> = percentile_ranks(keys.len())
         .iter()
         .flat_map(|&(lo, hi, _)| [lo, hi])
         .collect();
+    order_statistics_at(keys, range, ranks)
+}
+
+/// [`order_statistics_in`] for the ranks `ranks` (each below `keys.len()`): the returned
+/// function gives the key of each of them.
+fn order_statistics_at(
+    keys: &mut [i64],
+    range: (i64, i64),
+    mut ranks: Vec<usize>,
+) -> impl Fn(usize) -> i64 + '_ {
+    let n = keys.len();
     ranks.sort_unstable();
     ranks.dedup();
     let found = if n >= BUCKETED_FROM {
@@ -1930,6 +2009,56 @@ mod tests {
             }
         });
         [mean, p[0], p[1], p[2], p[3], p[4]]
+    }
+
+    /// Both summaries of [`Column::summary_and_reciprocal`] against summaries by sorting,
+    /// bit for bit: of the values, and of each run's reciprocal 1/v.
+    fn check_reciprocal(values: &[f64]) {
+        let (own, reciprocal) = Column::of(values).summary_and_reciprocal();
+        let reciprocals: Vec<f64> = values.iter().map(|v| 1.0 / v).collect();
+        assert_eq!(
+            own.map(f64::to_bits),
+            sorted_summary(values).map(f64::to_bits)
+        );
+        assert_eq!(
+            reciprocal.map(f64::to_bits),
+            sorted_summary(&reciprocals).map(f64::to_bits),
+            "{reciprocal:?} {:?}",
+            sorted_summary(&reciprocals)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reciprocals_summarised_from_their_values_match_their_own_summary(
+            values in proptest::collection::vec((0u8..8, 1u32..40, 1e-3f64..1e3), 1..2500)
+        ) {
+            // Many ties on a coarse grid, values in between, and runs without a value.
+            let values: Vec<f64> = values
+                .iter()
+                .map(|&(kind, step, x)| match kind {
+                    0..=2 => f64::from(step) / 16.0,
+                    3 => f64::NAN,
+                    _ => x,
+                })
+                .collect();
+            check_reciprocal(&values);
+        }
+    }
+
+    #[test]
+    fn reciprocals_of_values_not_above_zero_are_summarised_one_by_one() {
+        check_reciprocal(&[0.5, 0.0, -2.0, 4.0, 0.25]);
+        check_reciprocal(&[-0.0, 1.0, 3.0]);
+        check_reciprocal(&[f64::NAN, 2.0, f64::NAN]);
+        let (own, reciprocal) = Column::of(&[f64::NAN]).summary_and_reciprocal();
+        assert!(own.iter().chain(&reciprocal).all(|v| v.is_nan()));
+        // Ranks from both ends: the 5th percentile of 1/v is 1 over the 95th of v.
+        let values: Vec<f64> = (1..=21).map(f64::from).collect();
+        let (own, reciprocal) = Column::of(&values).summary_and_reciprocal();
+        assert_eq!(own[5], 20.0);
+        assert_eq!(reciprocal[1], 1.0 / 20.0);
+        assert_eq!(reciprocal[3], 1.0 / 11.0);
     }
 
     #[test]

@@ -949,25 +949,30 @@ fn shares_ui(
     let bloc_series: Vec<Option<usize>> = (0..s.blocs.len())
         .map(|b| r.series(&r.key(metric, Partner::Bloc(b), sector)))
         .collect();
-    let drawn: Vec<&[f64]> = bloc_series
-        .iter()
-        .flatten()
-        .flat_map(|&k| {
-            [2, 4]
-                .into_iter()
-                .filter_map(move |stat| r.stat_of(stat, k))
+    // The blocs' colours in a row above the plot: a legend inside this small plot would
+    // cover its lines and bands.
+    let legend_height = ui
+        .horizontal_wrapped(|ui| {
+            for (b, bloc) in s.blocs.iter().enumerate() {
+                if bloc_series[b].is_none() {
+                    continue;
+                }
+                let color = PALETTE[(b + 3) % PALETTE.len()];
+                let (swatch, _) =
+                    ui.allocate_exact_size(egui::vec2(14.0, 8.0), egui::Sense::hover());
+                ui.painter().rect_filled(swatch, 2.0, color);
+                ui.label(RichText::new(legend_name(&bloc.name)).small())
+                    .on_hover_text(&bloc.name);
+                ui.add_space(6.0);
+            }
         })
-        .chain(bloc_series.iter().flatten().map(|&k| r.path_of(k)))
-        .collect();
+        .response
+        .rect
+        .height();
     Plot::new(("blocs", index))
-        .height((height - top - 30.0).max(100.0))
+        .height((height - top - legend_height - 34.0).max(100.0))
         .link_axis(link, [true, false])
         .link_cursor(link, [true, false])
-        .legend(
-            Legend::default()
-                .text_style(egui::TextStyle::Small)
-                .position(quiet_corner(&xs, &drawn, None)),
-        )
         .allow_scroll(false)
         .x_axis_formatter(|mark, _| format!("{:.0}", mark.value))
         .y_axis_formatter(|mark, _| format!("{:.0} %", mark.value * 100.0))

@@ -445,7 +445,16 @@ fn summarise_with(
     counter.remaining((chunks.len() * runs * unit) as u64);
     for chunk in chunks {
         let series: Vec<usize> = chunk.iter().map(|&c| selected[c]).collect();
-        let cells = hold_runs(model, plan, &series, options, &counter, &mut buffer)?;
+        let summarise = |_: usize, column: &mut Column| column.summary();
+        let cells = hold_runs(
+            model,
+            plan,
+            &series,
+            options,
+            &counter,
+            &mut buffer,
+            &summarise,
+        )?;
         for (c, &at) in chunk.iter().enumerate() {
             for t in 1..t_count {
                 for (k, &v) in cells[(t - 1) * series.len() + c].iter().enumerate() {
@@ -459,23 +468,10 @@ fn summarise_with(
 }
 
 /// Holds every run's values of `series` (indices into the plan's keys) in the years after
-/// the base year, in `buffer` as [`summarise_cells`] lays them out, and summarises them:
-/// cell `(t - 1) * series.len() + c` is the c-th series in year t.
-fn hold_runs(
-    model: &Model,
-    plan: &Plan,
-    series: &[usize],
-    options: &Options,
-    counter: &Counter<'_>,
-    buffer: &mut Vec<f64>,
-) -> Result<Vec<[f64; 6]>, EnsembleError> {
-    let summarise = |_: usize, column: &mut Column| column.summary();
-    hold_runs_with(model, plan, series, options, counter, buffer, &summarise)
-}
-
-/// [`hold_runs`], summarising cell `(t - 1) * series.len() + c` with
-/// `summarise(cell, column)`.
-fn hold_runs_with<R, Z>(
+/// the base year, in `buffer` as [`summarise_cells`] lays them out, and summarises them
+/// with `summarise(cell, column)`: cell `(t - 1) * series.len() + c` is the c-th series in
+/// year t.
+fn hold_runs<R, Z>(
     model: &Model,
     plan: &Plan,
     series: &[usize],
@@ -649,7 +645,7 @@ impl Derivation {
                 (column.summary(), None)
             }
         };
-        let cells = hold_runs_with(
+        let cells = hold_runs(
             model, plan, &self.held, options, counter, buffer, &summarise,
         )?;
         counter.weigh(1);

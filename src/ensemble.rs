@@ -974,9 +974,8 @@ fn summarise_by_level(
             // creation and diversion once, whichever of them the series are. Creation
             // and diversion do not move with the level in a market no event touches.
             let entries = model.structure.markets[market].entries.clone();
-            let mut flow_sums = vec![-0.0; entries.len()];
             let levels = column.keys.iter().map(|&key| from_order_key(key));
-            let imports_sum = plan.untouched_sums(model, market, levels, &mut flow_sums);
+            let (flow_sums, imports_sum) = plan.untouched_sums(model, market, levels);
             let (creation, diversion) = model.untouched_market_flows(market, 1.0, flows);
             let [creation_sum, diversion_sum] = [MarketValue::Creation, MarketValue::Diversion]
                 .map(|value| {
@@ -1386,9 +1385,7 @@ impl Column {
         let p = interpolate(n, |r| from_order_key(key_at(r)));
         [mean, p[0], p[1], p[2], p[3], p[4]]
     }
-}
 
-impl Column {
     /// [`Column::summary`] of the values, and the summary a column of their reciprocals
     /// 1/v would give, run for run: the reciprocals added up in run order, and their
     /// order statistics from the values' own, mirrored, since 1/v falls as v rises for
@@ -1429,8 +1426,8 @@ impl Column {
 /// every column has as many keys as rows read: a tile with every value is turned cell by
 /// cell in a small block and each cell's keys go to its column in one piece, and a row
 /// of a tile with a gap is written straight into the columns; from then on, each column
-/// counts its own keys. Only the group's cells of a
-/// row are read: a last group may fill part of its tiles.
+/// counts its own keys. Only the group's cells of a row are read: a last group may fill
+/// part of its tiles.
 fn gather_columns(
     values: &[f64],
     runs: usize,

@@ -815,8 +815,8 @@ impl Plan {
     }
 
     /// Sums over `levels`, in their order and each from −0, of the values a market that
-    /// no event touches has at each demand level: the flow of each of its entries (into
-    /// `flow_sums`, one per entry) and, returned, its imports. Each run's values have
+    /// no event touches has at each demand level: the flow of each of its entries (one
+    /// sum per entry, in entry order) and its imports. Each run's values have
     /// the arithmetic of [`Plan::level_value`] on [`Model::untouched_market_flows`]: a
     /// flow is V · L, and imports add up the foreign flows from 0 in entry order.
     pub(crate) fn untouched_sums(
@@ -824,8 +824,7 @@ impl Plan {
         model: &Model,
         market: usize,
         levels: impl Iterator<Item = f64>,
-        flow_sums: &mut [f64],
-    ) -> f64 {
+    ) -> (Vec<f64>, f64) {
         let st = &model.structure;
         let m = &st.markets[market];
         let range = m.entries.clone();
@@ -834,7 +833,7 @@ impl Plan {
             .zip(&self.entry_from[range])
             .map(|(e, &i)| (e.value, i != m.importer))
             .collect();
-        flow_sums.fill(-0.0);
+        let mut flow_sums = vec![-0.0; base.len()];
         let mut imports_sum = -0.0;
         for level in levels {
             let mut imports = 0.0;
@@ -847,7 +846,7 @@ impl Plan {
             }
             imports_sum += imports;
         }
-        imports_sum
+        (flow_sums, imports_sum)
     }
 
     /// The all-sector flow series, one per pair of regions with trade (as indices into

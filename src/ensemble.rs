@@ -1422,12 +1422,11 @@ impl Column {
 /// Gathers group `g` of the cells held by [`summarise_cells`] in `values` into
 /// `columns`, one per cell of the group. A tile's row is taken whole, each cell's sum and
 /// range kept in its own lane, so that the cells' values are added and compared side by
-/// side rather than in one long chain per cell. Until a run without a value turns up,
-/// every column has as many keys as rows read: a tile with every value is turned cell by
-/// cell in a small block and each cell's keys go to its column in one piece, and a row
-/// of a tile with a gap is written straight into the columns; from then on, each column
-/// counts its own keys. Only the group's cells of a row are read: a last group may fill
-/// part of its tiles.
+/// side rather than in one long chain per cell. Until a run without a value turns up, a
+/// tile with every value is turned cell by cell in a small block and each cell's keys go
+/// to its column in one piece; a tile with a gap, and every tile after it, goes row by
+/// row, each value to its column. Only the group's cells of a row are read: a last group
+/// may fill part of its tiles.
 fn gather_columns(
     values: &[f64],
     runs: usize,
@@ -1439,12 +1438,11 @@ fn gather_columns(
     let mut sums = [-0.0f64; TILE_CELLS];
     let mut lows = [i64::MAX; TILE_CELLS];
     let mut highs = [i64::MIN; TILE_CELLS];
-    // Rows read while every one had a value in every cell, and each column's length
-    // once one did not.
-    let mut full = 0;
-    let mut lens: Option<[usize; TILE_CELLS]> = None;
+    // Whether a run without a value has turned up: until then every column has as many
+    // keys as rows read.
+    let mut gapped = false;
     for column in columns.iter_mut() {
-        column.keys.resize(runs, 0);
+        column.keys.clear();
     }
     // A tile's keys, cell by cell: a tile with a value in every slot is read row by
     // row and its keys go to each column as one contiguous piece.
@@ -1454,7 +1452,7 @@ fn gather_columns(
         let at = (b * groups + g) * tile;
         let rows = tile_runs.min(runs - b * tile_runs);
         let tile_values = &values[at..at + rows * TILE_CELLS];
-        let dense = lens.is_none()
+        let dense = !gapped
             && !tile_values
                 .chunks_exact(TILE_CELLS)
                 .any(|row| row[..cells].iter().any(|v| v.is_nan()));
@@ -1475,9 +1473,8 @@ fn gather_columns(
                 }
             }
             for (column, keys) in columns.iter_mut().zip(&block) {
-                column.keys[full..full + rows].copy_from_slice(&keys[..rows]);
+                column.keys.extend_from_slice(&keys[..rows]);
             }
-            full += rows;
             continue;
         }
         for row in tile_values.chunks_exact(TILE_CELLS) {
@@ -1485,33 +1482,20 @@ fn gather_columns(
                 continue;
             };
             let row = &row[..columns.len()];
-            if lens.is_none() && !row.iter().any(|v| v.is_nan()) {
-                for (c, (column, &v)) in columns.iter_mut().zip(row).enumerate() {
-                    let key = order_key(v);
-                    column.keys[full] = key;
-                    sums[c] += v;
-                    lows[c] = lows[c].min(key);
-                    highs[c] = highs[c].max(key);
-                }
-                full += 1;
-                continue;
-            }
-            let lens = lens.get_or_insert([full; TILE_CELLS]);
+            gapped = gapped || row.iter().any(|v| v.is_nan());
             for (c, (column, &v)) in columns.iter_mut().zip(row).enumerate() {
-                let nan = v.is_nan();
+                if v.is_nan() {
+                    continue;
+                }
                 let key = order_key(v);
-                column.keys[lens[c]] = key;
-                lens[c] += usize::from(!nan);
-                // Adding −0 leaves every sum as it is, −0 included.
-                sums[c] += if nan { -0.0 } else { v };
-                lows[c] = if nan { lows[c] } else { lows[c].min(key) };
-                highs[c] = if nan { highs[c] } else { highs[c].max(key) };
+                column.keys.push(key);
+                sums[c] += v;
+                lows[c] = lows[c].min(key);
+                highs[c] = highs[c].max(key);
             }
         }
     }
-    let lens = lens.unwrap_or([full; TILE_CELLS]);
     for (c, column) in columns.iter_mut().enumerate() {
-        column.keys.truncate(lens[c]);
         column.sum = sums[c];
         column.low = lows[c];
         column.high = highs[c];

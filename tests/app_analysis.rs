@@ -18,7 +18,7 @@ use corridor::scenario::params::{ParamValue, Target};
 use corridor::scenario::{EngineKind, Scenario};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 
 const FLAGSHIP: &str = "bundled/pak-rus-mous-2024.toml";
 
@@ -494,4 +494,83 @@ fn snapshot_contributions() {
     let mut harness = flagship();
     open_view(&mut harness, "Contributions");
     harness.snapshot("app_contributions");
+}
+
+/// eframe's storage in memory: what the app keeps between sessions.
+#[derive(Default)]
+struct Memory(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for Memory {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+/// The app on the flagship, started with what `storage` kept (if anything).
+fn session(storage: Option<&Memory>) -> Harness<'static, CorridorApp> {
+    let app = CorridorApp::new_for_test_with_storage(
+        vec![PathBuf::from(FLAGSHIP)],
+        storage.map(|s| s as &dyn eframe::Storage),
+    );
+    let mut harness = Harness::builder()
+        .with_size([1500.0, 950.0])
+        .with_max_steps(16)
+        .build_eframe(move |_cc| app);
+    settle(&mut harness);
+    harness
+}
+
+fn spin_value(harness: &Harness<'static, CorridorApp>, label: &str) -> Option<f64> {
+    harness
+        .get_by_role_and_label(Role::SpinButton, label)
+        .accesskit_node()
+        .numeric_value()
+}
+
+#[test]
+fn analysis_settings_are_remembered_across_sessions() {
+    let mut storage = Memory::default();
+    {
+        let mut harness = session(None);
+        open_view(&mut harness, "Sweep");
+        choose_second_parameter(&mut harness, "agreement.trade-mou.cost_cut");
+        set_drag_value(&mut harness, "Steps", 5.0);
+        set_drag_value(&mut harness, "Runs per point", 30.0);
+        open_view(&mut harness, "Sensitivity");
+        harness.get_by_label("± percent").click();
+        harness.run_ok();
+        set_drag_value(&mut harness, "by", 25.0);
+        eframe::App::save(harness.state_mut(), &mut storage);
+    }
+    let mut harness = session(Some(&storage));
+    open_view(&mut harness, "Sweep");
+    assert_eq!(
+        text_of(&harness.get_by_label("Parameter:")),
+        "agreement.agri-mou.cost_cut"
+    );
+    assert_eq!(
+        text_of(&harness.get_by_label("Second parameter:")),
+        "agreement.trade-mou.cost_cut"
+    );
+    assert_eq!(spin_value(&harness, "Steps"), Some(5.0));
+    assert_eq!(spin_value(&harness, "Runs per point"), Some(30.0));
+    open_view(&mut harness, "Sensitivity");
+    assert_eq!(
+        harness.get_by_label("± percent").accesskit_node().toggled(),
+        Some(egui::accesskit::Toggled::True)
+    );
+    assert_eq!(spin_value(&harness, "by"), Some(25.0));
+
+    // A new session with nothing kept starts from the defaults.
+    let mut fresh = session(None);
+    open_view(&mut fresh, "Sweep");
+    assert_eq!(spin_value(&fresh, "Steps"), Some(11.0));
+    assert_eq!(text_of(&fresh.get_by_label("Second parameter:")), "none");
 }

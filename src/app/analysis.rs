@@ -19,7 +19,7 @@ use crate::model::Model;
 use crate::scenario::params::{ParamValue, Target, ValueKind};
 use crate::scenario::{EngineKind, Scenario};
 
-use super::state::{State, View};
+use super::state::{AnalysisPrefs, SavedAxis, State, View};
 use super::{Column, CorridorApp, OpenScenario};
 
 /// Orderings sampled when a scenario has more events than are enumerated exactly (as
@@ -419,6 +419,76 @@ impl Default for Settings {
     }
 }
 
+/// Most Monte Carlo runs per sweep point.
+pub const MAX_SWEEP_RUNS: u32 = 10_000;
+/// The range of the sensitivity's ± percentage.
+pub const SENSITIVITY_PCT: std::ops::RangeInclusive<f64> = 1.0..=100.0;
+
+impl Settings {
+    /// The settings as remembered across restarts.
+    pub fn to_prefs(&self) -> AnalysisPrefs {
+        AnalysisPrefs {
+            sensitivity_stat: match self.sensitivity_statistic {
+                Statistic::Path => None,
+                Statistic::Stat(k) => Some(k),
+            },
+            sensitivity_pct: self.sensitivity_pct,
+            sweep_axes: self
+                .sweep_axes
+                .iter()
+                .map(|axis| {
+                    axis.as_ref().map(|a| SavedAxis {
+                        path: a.target.to_string(),
+                        from: a.from,
+                        to: a.to,
+                    })
+                })
+                .collect(),
+            sweep_steps: self.sweep_steps,
+            sweep_runs: self.sweep_runs,
+            sweep_stat: self.sweep_stat,
+        }
+    }
+
+    /// The settings remembered in `prefs`, each checked as the views would: what is out
+    /// of range is brought into it, and what cannot be read (an unknown statistic, a
+    /// parameter path that does not parse, a range that is not two numbers) falls back to
+    /// its default. Whether a swept parameter is in the scenario is checked by the sweep
+    /// view, which replaces one that is not.
+    pub fn from_prefs(prefs: &AnalysisPrefs) -> Settings {
+        let default = Settings::default();
+        let stat = |k: usize| (k < ensemble::STATS.len()).then_some(k);
+        let axis = |saved: Option<&SavedAxis>| {
+            let saved = saved?;
+            let target = Target::parse(&saved.path).ok()?;
+            (saved.from.is_finite() && saved.to.is_finite()).then_some(Axis {
+                target,
+                from: saved.from,
+                to: saved.to,
+            })
+        };
+        let first = axis(prefs.sweep_axes.first().and_then(Option::as_ref));
+        // A second parameter only with a first one.
+        let second = first
+            .as_ref()
+            .and_then(|_| axis(prefs.sweep_axes.get(1).and_then(Option::as_ref)));
+        Settings {
+            sensitivity_statistic: match prefs.sensitivity_stat {
+                None => Statistic::Path,
+                Some(k) => stat(k).map_or(default.sensitivity_statistic, Statistic::Stat),
+            },
+            sensitivity_pct: prefs.sensitivity_pct.and_then(|p| {
+                p.is_finite()
+                    .then(|| p.clamp(*SENSITIVITY_PCT.start(), *SENSITIVITY_PCT.end()))
+            }),
+            sweep_axes: [first, second],
+            sweep_steps: prefs.sweep_steps.clamp(2, MAX_STEPS),
+            sweep_runs: prefs.sweep_runs.min(MAX_SWEEP_RUNS),
+            sweep_stat: stat(prefs.sweep_stat).unwrap_or(default.sweep_stat),
+        }
+    }
+}
+
 /// Parameters a sweep can move: the numeric ones with a documented range, except the
 /// Monte Carlo settings; agreements and shocks first, as they are what a scenario asks
 /// about.
@@ -811,5 +881,125 @@ impl CorridorApp {
             .map_or_else(Vec::new, |g| {
                 g.points.iter().cloned().zip(g.values()).collect()
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// eframe's storage, in memory.
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, String>);
+
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+
+    fn target(path: &str) -> Target {
+        Target::parse(path).expect("a parameter path")
+    }
+
+    #[test]
+    fn settings_come_back_from_what_is_remembered_as_they_were() {
+        let settings = Settings {
+            sensitivity_statistic: Statistic::Stat(4),
+            sensitivity_pct: Some(25.0),
+            sweep_axes: [
+                Some(Axis {
+                    target: target("agreement.agri-mou.cost_cut"),
+                    from: 0.1,
+                    to: 0.4,
+                }),
+                Some(Axis {
+                    target: target("shock.fx.cost_increase"),
+                    from: -0.5,
+                    to: 2.0,
+                }),
+            ],
+            sweep_steps: 7,
+            sweep_runs: 200,
+            sweep_stat: 1,
+        };
+        // Through eframe's storage, as between two sessions.
+        let mut storage = Memory::default();
+        eframe::set_value(&mut storage, "prefs", &settings.to_prefs());
+        let prefs: AnalysisPrefs = eframe::get_value(&storage, "prefs").expect("read back");
+        assert_eq!(Settings::from_prefs(&prefs), settings);
+        assert_eq!(
+            Settings::from_prefs(&AnalysisPrefs::default()),
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn remembered_settings_out_of_range_or_unreadable_are_checked() {
+        let axis = |path: &str, from: f64, to: f64| {
+            Some(SavedAxis {
+                path: path.into(),
+                from,
+                to,
+            })
+        };
+        let prefs = AnalysisPrefs {
+            sensitivity_stat: Some(6),
+            sensitivity_pct: Some(500.0),
+            sweep_axes: vec![
+                axis("agreement.a.cost_cut", 0.0, 0.5),
+                axis("nonsense", 0.0, 1.0),
+            ],
+            sweep_steps: 1,
+            sweep_runs: 1_000_000,
+            sweep_stat: 9,
+        };
+        let s = Settings::from_prefs(&prefs);
+        assert_eq!(s.sensitivity_statistic, Statistic::Path);
+        assert_eq!(s.sensitivity_pct, Some(100.0));
+        assert_eq!(
+            s.sweep_axes[0].as_ref().map(|a| (&a.target, a.from, a.to)),
+            Some((&target("agreement.a.cost_cut"), 0.0, 0.5))
+        );
+        assert_eq!(s.sweep_axes[1], None, "a path that does not parse");
+        assert_eq!(s.sweep_steps, 2);
+        assert_eq!(s.sweep_runs, MAX_SWEEP_RUNS);
+        assert_eq!(s.sweep_stat, MEDIAN);
+
+        let prefs = AnalysisPrefs {
+            sensitivity_pct: Some(f64::NAN),
+            sweep_axes: vec![
+                axis("agreement.a.cost_cut", f64::NAN, 0.5),
+                axis("agreement.b.cost_cut", 0.0, 0.5),
+            ],
+            sweep_steps: 1000,
+            ..AnalysisPrefs::default()
+        };
+        let s = Settings::from_prefs(&prefs);
+        assert_eq!(s.sensitivity_pct, None);
+        assert_eq!(
+            s.sweep_axes,
+            [None, None],
+            "no range, and no second parameter without a first"
+        );
+        assert_eq!(s.sweep_steps, MAX_STEPS);
+    }
+
+    #[test]
+    fn a_state_saved_before_analysis_settings_were_remembered_reads_with_defaults() {
+        let mut storage = Memory::default();
+        // What an older version saved: no analysis settings.
+        eframe::Storage::set_string(&mut storage, "state", "(dark: true, share_y: true)".into());
+        let state: State = eframe::get_value(&storage, "state").expect("read");
+        assert!(state.dark && state.share_y);
+        assert_eq!(state.analysis, AnalysisPrefs::default());
+        assert_eq!(Settings::from_prefs(&state.analysis), Settings::default());
     }
 }

@@ -161,12 +161,8 @@ pub struct CorridorApp {
 impl CorridorApp {
     /// The app as eframe creates it: state restored from storage, file watching on.
     pub fn new(cc: &eframe::CreationContext<'_>, files: Vec<PathBuf>, started: Instant) -> Self {
-        let state: State = cc
-            .storage
-            .and_then(|s| eframe::get_value(s, STATE_KEY))
-            .unwrap_or_default();
         let ctx = cc.egui_ctx.clone();
-        let mut app = Self::build(state, Some(ctx.clone()), true);
+        let mut app = Self::build(restored_state(cc.storage), Some(ctx.clone()), true);
         app.watcher = watch::FileWatcher::new(ctx).ok();
         app.recovery = recovery::default_dir().map(recovery::Recovery::new);
         app.started = Some(started);
@@ -178,6 +174,17 @@ impl CorridorApp {
     /// jobs still run on background threads; [`Self::wait_for_jobs`] waits for them.
     pub fn new_for_test(files: Vec<PathBuf>) -> Self {
         let mut app = Self::build(State::default(), None, false);
+        app.open_initial(files);
+        app
+    }
+
+    /// [`Self::new_for_test`] as the app starts when `storage` holds what an earlier
+    /// session saved; it saves what it remembers as the app does ([`eframe::App::save`]).
+    pub fn new_for_test_with_storage(
+        files: Vec<PathBuf>,
+        storage: Option<&dyn eframe::Storage>,
+    ) -> Self {
+        let mut app = Self::build(restored_state(storage), None, true);
         app.open_initial(files);
         app
     }
@@ -197,12 +204,14 @@ impl CorridorApp {
     }
 
     fn build(state: State, ctx: Option<egui::Context>, persist: bool) -> Self {
+        let mut analysis = analysis::Analysis::new(ctx.clone());
+        analysis.settings = analysis::Settings::from_prefs(&state.analysis);
         Self {
             state,
             docs: Vec::new(),
             columns: Vec::new(),
-            jobs: Jobs::new(ctx.clone()),
-            analysis: analysis::Analysis::new(ctx),
+            jobs: Jobs::new(ctx),
+            analysis,
             actions: Vec::new(),
             watcher: None,
             notice: None,
@@ -1080,9 +1089,17 @@ impl eframe::App for CorridorApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.persist {
             self.sync_columns_state();
+            self.state.analysis = self.analysis.settings.to_prefs();
             eframe::set_value(storage, STATE_KEY, &self.state);
         }
     }
+}
+
+/// What an earlier session saved in `storage`, or the defaults.
+fn restored_state(storage: Option<&dyn eframe::Storage>) -> State {
+    storage
+        .and_then(|s| eframe::get_value(s, STATE_KEY))
+        .unwrap_or_default()
 }
 
 fn apply_theme(ctx: &egui::Context, dark: bool) {

@@ -29,6 +29,8 @@ pub struct State {
     pub pickers: Pickers,
     /// Give every column's plots the same y range.
     pub share_y: bool,
+    /// The choices of the analysis views.
+    pub analysis: AnalysisPrefs,
 }
 
 impl Default for State {
@@ -44,8 +46,41 @@ impl Default for State {
             view: View::Trade,
             pickers: Pickers::default(),
             share_y: false,
+            analysis: AnalysisPrefs::default(),
         }
     }
+}
+
+/// The choices of the analysis views as remembered across restarts (see
+/// [`super::analysis::Settings`], which checks them when they are read back).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct AnalysisPrefs {
+    /// What the sensitivity reports: `None` the as-written path, else a statistic of the
+    /// runs (index into [`crate::ensemble::STATS`]).
+    pub sensitivity_stat: Option<usize>,
+    /// Move each parameter by ± this percentage; `None` = across its typical range.
+    pub sensitivity_pct: Option<f64>,
+    /// The swept parameters, by parameter path.
+    pub sweep_axes: Vec<Option<SavedAxis>>,
+    pub sweep_steps: usize,
+    pub sweep_runs: u32,
+    /// Index into [`crate::ensemble::STATS`].
+    pub sweep_stat: usize,
+}
+
+impl Default for AnalysisPrefs {
+    fn default() -> Self {
+        super::analysis::Settings::default().to_prefs()
+    }
+}
+
+/// A swept parameter, by its parameter path (as `corridor set` takes it), and its range.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SavedAxis {
+    pub path: String,
+    pub from: f64,
+    pub to: f64,
 }
 
 impl State {

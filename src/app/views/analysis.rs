@@ -18,8 +18,8 @@ use crate::scenario::params::{ParamValue, Target, ValueKind};
 
 use super::super::Action;
 use super::super::analysis::{
-    Analysis, AnalysisAction, Axis, Ended, MAX_STEPS, SensitivityRequest, Subject, SweepGrid,
-    default_axis, describe, first_axis, sweepable,
+    Analysis, AnalysisAction, Axis, Ended, MAX_STEPS, MAX_SWEEP_RUNS, SENSITIVITY_PCT,
+    SensitivityRequest, Subject, SweepGrid, default_axis, describe, first_axis, sweepable,
 };
 use super::super::state::View;
 use super::{BAND, PALETTE, PATH, fmt, fmt_axis, thousands};
@@ -466,7 +466,7 @@ fn sensitivity_ui(
         if pct {
             let mut p = settings.sensitivity_pct.unwrap_or(10.0);
             let name = ui.label("by");
-            ui.add(egui::DragValue::new(&mut p).range(1.0..=100.0).speed(0.5).suffix(" %"))
+            ui.add(egui::DragValue::new(&mut p).range(SENSITIVITY_PCT).speed(0.5).suffix(" %"))
                 .labelled_by(name.id)
                 .on_hover_text("How far each parameter moves down and up, in percent of its current value.");
             settings.sensitivity_pct = Some(p);
@@ -762,7 +762,7 @@ fn sweep_ui(
             .labelled_by(name.id)
             .on_hover_text("How many evenly spaced values of each parameter, 'from' and 'to' included (whole-number parameters keep the distinct values). Two parameters make steps × steps points.");
         let name = ui.label("Runs per point");
-        ui.add(egui::DragValue::new(&mut s.sweep_runs).range(0..=10_000).speed(10.0))
+        ui.add(egui::DragValue::new(&mut s.sweep_runs).range(0..=MAX_SWEEP_RUNS).speed(10.0))
             .labelled_by(name.id)
             .on_hover_text("Monte Carlo runs at each point, all with the scenario's seed. 0 = the as-written path only, which is fast.");
         ui.add_enabled_ui(s.sweep_runs > 0, |ui| {

@@ -888,23 +888,6 @@ impl CorridorApp {
 mod tests {
     use super::*;
 
-    /// eframe's storage, in memory.
-    #[derive(Default)]
-    struct Memory(std::collections::HashMap<String, String>);
-
-    impl eframe::Storage for Memory {
-        fn get_string(&self, key: &str) -> Option<String> {
-            self.0.get(key).cloned()
-        }
-        fn set_string(&mut self, key: &str, value: String) {
-            self.0.insert(key.to_owned(), value);
-        }
-        fn remove_string(&mut self, key: &str) {
-            self.0.remove(key);
-        }
-        fn flush(&mut self) {}
-    }
-
     fn target(path: &str) -> Target {
         Target::parse(path).expect("a parameter path")
     }
@@ -930,10 +913,10 @@ mod tests {
             sweep_runs: 200,
             sweep_stat: 1,
         };
-        // Through eframe's storage, as between two sessions.
-        let mut storage = Memory::default();
-        eframe::set_value(&mut storage, "prefs", &settings.to_prefs());
-        let prefs: AnalysisPrefs = eframe::get_value(&storage, "prefs").expect("read back");
+        // Written out and read back, as between two sessions (the app test
+        // `analysis_settings_are_remembered_across_sessions` goes through eframe's storage).
+        let text = serde_json::to_string(&settings.to_prefs()).expect("serialised");
+        let prefs: AnalysisPrefs = serde_json::from_str(&text).expect("read back");
         assert_eq!(Settings::from_prefs(&prefs), settings);
         assert_eq!(
             Settings::from_prefs(&AnalysisPrefs::default()),
@@ -994,10 +977,9 @@ mod tests {
 
     #[test]
     fn a_state_saved_before_analysis_settings_were_remembered_reads_with_defaults() {
-        let mut storage = Memory::default();
         // What an older version saved: no analysis settings.
-        eframe::Storage::set_string(&mut storage, "state", "(dark: true, share_y: true)".into());
-        let state: State = eframe::get_value(&storage, "state").expect("read");
+        let state: State =
+            serde_json::from_str(r#"{"dark": true, "share_y": true}"#).expect("read");
         assert!(state.dark && state.share_y);
         assert_eq!(state.analysis, AnalysisPrefs::default());
         assert_eq!(Settings::from_prefs(&state.analysis), Settings::default());

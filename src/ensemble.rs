@@ -719,31 +719,46 @@ impl Derivation {
 }
 
 /// Where [`summarise_cells`] holds each run's value of each cell in its buffer: run
-/// `run`'s value of `cell` is at `tiles.run(run) + tiles.cell(cell)`.
+/// `run`'s value of `cell` is at `tiles.run(run) + tiles.cell(cell)`. The cells come in
+/// groups of [`TILE_CELLS`], and the runs in blocks of `tile_runs`; a tile holds one
+/// group's values in one block, run by run, and each group's tiles follow one another
+/// block by block, so that a group's values over every run are one piece of memory.
 #[derive(Clone, Copy)]
 struct Tiles {
     tile_runs: usize,
     groups: usize,
+    blocks: usize,
 }
 
 impl Tiles {
     /// The layout of `width` cells over `runs` runs.
     fn new(width: usize, runs: usize) -> Self {
+        let tile_runs = TILE_RUNS.min(runs.max(1));
         Tiles {
-            tile_runs: TILE_RUNS.min(runs.max(1)),
+            tile_runs,
             groups: width.div_ceil(TILE_CELLS),
+            blocks: runs.div_ceil(tile_runs),
         }
+    }
+
+    /// How many values a tile holds.
+    fn tile(self) -> usize {
+        self.tile_runs * TILE_CELLS
+    }
+
+    /// How many values a group holds, over every block.
+    fn group(self) -> usize {
+        self.blocks * self.tile()
     }
 
     /// Where run `run`'s values begin.
     fn run(self, run: usize) -> usize {
-        let (block, r) = (run / self.tile_runs, run % self.tile_runs);
-        (block * self.groups * self.tile_runs + r) * TILE_CELLS
+        run * TILE_CELLS
     }
 
     /// Where `cell` is from the start of a run's values.
     fn cell(self, cell: usize) -> usize {
-        cell / TILE_CELLS * self.tile_runs * TILE_CELLS + cell % TILE_CELLS
+        cell / TILE_CELLS * self.group() + cell % TILE_CELLS
     }
 }
 
@@ -1250,10 +1265,11 @@ fn interpolate(n: usize, at: impl Fn(usize) -> f64) -> [f64; 5] {
 /// writes run m's value of each cell (NaN for none), and `summarise(cell, column)`
 /// summarises a cell's values, gathered in run order into a [`Column`].
 ///
-/// Values are held in tiles of [`TILE_RUNS`] runs × [`TILE_CELLS`] cells, each contiguous
-/// (4 KiB), and the tiles of a block of runs follow each other. A block of runs is written
-/// by one thread; a group of cells is read tile by tile, one page per tile, where reading
-/// a cell across plain rows of runs would touch a page per run.
+/// Values are held in tiles of [`TILE_RUNS`] runs × [`TILE_CELLS`] cells ([`Tiles`]),
+/// each contiguous, and a group of cells' tiles follow each other: a block of runs is
+/// written by one thread, a tile per group; a group of cells is read in one stream from
+/// its first run to its last, where reading a cell across plain rows of runs would touch
+/// a page per run.
 fn summarise_cells<S, I, F, R, Z>(
     width: usize,
     runs: usize,
@@ -1270,38 +1286,42 @@ where
     Z: Fn(usize, &mut Column) -> R + Sync,
 {
     let tiles = Tiles::new(width, runs);
-    let Tiles { tile_runs, groups } = tiles;
-    let tile = tile_runs * TILE_CELLS;
-    // values[((block * groups + group) * tile_runs + r) * TILE_CELLS + k]. Every slot
-    // that is read is written first by its run; zeroed memory comes from the system
-    // untouched, so its pages are first touched by the threads that fill them.
+    let Tiles {
+        tile_runs, blocks, ..
+    } = tiles;
+    // Every slot that is read is written first by its run; zeroed memory comes from the
+    // system untouched, so its pages are first touched by the threads that fill them.
     let len = held_len(width, runs);
     if buffer.len() < len {
         *buffer = vec![0.0; len];
     }
     let values = &mut buffer[..len];
-    values
-        .par_chunks_mut((groups * tile).max(1))
-        .enumerate()
-        .try_for_each_init(
-            || (init(), vec![f64::NAN; width]),
-            |(state, row), (b, block)| -> Result<(), EnsembleError> {
-                for r in 0..tile_runs.min(runs - b * tile_runs) {
-                    if counter.cancelled() {
-                        return Err(EnsembleError::Cancelled);
-                    }
-                    fill(state, b * tile_runs + r, row)?;
-                    counter.tick();
-                    for (g, cells) in row.chunks(TILE_CELLS).enumerate() {
-                        let at = (g * tile_runs + r) * TILE_CELLS;
-                        block[at..at + cells.len()].copy_from_slice(cells);
-                    }
+    // Each block's tiles, one per group, for the threads to fill block by block.
+    let mut by_block: Vec<Vec<&mut [f64]>> = (0..blocks).map(|_| Vec::new()).collect();
+    for group in values.chunks_mut(tiles.group().max(1)) {
+        for (block, tile) in by_block.iter_mut().zip(group.chunks_mut(tiles.tile())) {
+            block.push(tile);
+        }
+    }
+    by_block.into_par_iter().enumerate().try_for_each_init(
+        || (init(), vec![f64::NAN; width]),
+        |(state, row), (b, mut block)| -> Result<(), EnsembleError> {
+            for r in 0..tile_runs.min(runs - b * tile_runs) {
+                if counter.cancelled() {
+                    return Err(EnsembleError::Cancelled);
                 }
-                Ok(())
-            },
-        )?;
+                fill(state, b * tile_runs + r, row)?;
+                counter.tick();
+                let at = r * TILE_CELLS;
+                for (tile, cells) in block.iter_mut().zip(row.chunks(TILE_CELLS)) {
+                    tile[at..at + cells.len()].copy_from_slice(cells);
+                }
+            }
+            Ok(())
+        },
+    )?;
     let values = &*values;
-    Ok((0..groups)
+    Ok((0..tiles.groups)
         .into_par_iter()
         .map_init(
             || {
@@ -1325,13 +1345,13 @@ where
 
 /// How many values [`summarise_cells`] holds for `width` cells over `runs` runs.
 fn held_len(width: usize, runs: usize) -> usize {
-    let Tiles { tile_runs, groups } = Tiles::new(width, runs);
-    runs.div_ceil(tile_runs) * groups * tile_runs * TILE_CELLS
+    let tiles = Tiles::new(width, runs);
+    tiles.groups * tiles.group()
 }
 
-/// Runs per tile of held values.
-const TILE_RUNS: usize = 16;
-/// Cells per tile of held values: a tile of 16 runs is 4 KiB, one page.
+/// Runs per tile of held values: a work item of the threads that fill them.
+const TILE_RUNS: usize = 64;
+/// Cells per tile of held values: a group of cells gathered side by side.
 const TILE_CELLS: usize = 32;
 
 /// One cell's values over the runs that have one (NaN: none), as [`order_key`]s in run
@@ -1427,14 +1447,8 @@ impl Column {
 /// to its column in one piece; a tile with a gap, and every tile after it, goes row by
 /// row, each value to its column. Only the group's cells of a row are read: a last group
 /// may fill part of its tiles.
-fn gather_columns(
-    values: &[f64],
-    runs: usize,
-    Tiles { tile_runs, groups }: Tiles,
-    g: usize,
-    columns: &mut [Column],
-) {
-    let tile = tile_runs * TILE_CELLS;
+fn gather_columns(values: &[f64], runs: usize, tiles: Tiles, g: usize, columns: &mut [Column]) {
+    let (tile_runs, tile) = (tiles.tile_runs, tiles.tile());
     let mut sums = [-0.0f64; TILE_CELLS];
     let mut lows = [i64::MAX; TILE_CELLS];
     let mut highs = [i64::MIN; TILE_CELLS];
@@ -1449,7 +1463,7 @@ fn gather_columns(
     let mut block = [[0i64; TILE_RUNS]; TILE_CELLS];
     let cells = columns.len();
     for b in 0..runs.div_ceil(tile_runs) {
-        let at = (b * groups + g) * tile;
+        let at = g * tiles.group() + b * tile;
         let rows = tile_runs.min(runs - b * tile_runs);
         let tile_values = &values[at..at + rows * TILE_CELLS];
         let dense = !gapped
@@ -1936,8 +1950,8 @@ mod tests {
 
     #[test]
     fn tiles_find_each_runs_value_where_summarise_cells_put_it() {
-        // 37 runs (two tiles of 16 and a part) and 70 cells (two groups of 32 and a part).
-        let (width, runs) = (70, 37);
+        // 150 runs (two tiles of 64 and a part) and 70 cells (two groups of 32 and a part).
+        let (width, runs) = (70, 150);
         let mut buffer = Vec::new();
         let counter = Counter::new(&Silent, 0);
         let fill = |(): &mut (), r: usize, row: &mut [f64]| {

@@ -1442,19 +1442,15 @@ impl Column {
 /// Gathers group `g` of the cells held by [`summarise_cells`] in `values` into
 /// `columns`, one per cell of the group. A tile's row is taken whole, each cell's sum and
 /// range kept in its own lane, so that the cells' values are added and compared side by
-/// side rather than in one long chain per cell. Until a run without a value turns up, a
-/// tile with every value is turned cell by cell in a small block and each cell's keys go
-/// to its column in one piece; a tile with a gap, and every tile after it, goes row by
-/// row, each value to its column. Only the group's cells of a row are read: a last group
-/// may fill part of its tiles.
+/// side rather than in one long chain per cell. A tile with every value is turned cell
+/// by cell in a small block and each cell's keys go to its column in one piece; a tile
+/// with a gap goes row by row, each value to its column. Only the group's cells of a row
+/// are read: a last group may fill part of its tiles.
 fn gather_columns(values: &[f64], runs: usize, tiles: Tiles, g: usize, columns: &mut [Column]) {
     let (tile_runs, tile) = (tiles.tile_runs, tiles.tile());
     let mut sums = [-0.0f64; TILE_CELLS];
     let mut lows = [i64::MAX; TILE_CELLS];
     let mut highs = [i64::MIN; TILE_CELLS];
-    // Whether a run without a value has turned up: until then every column has as many
-    // keys as rows read.
-    let mut gapped = false;
     for column in columns.iter_mut() {
         column.keys.clear();
     }
@@ -1466,10 +1462,9 @@ fn gather_columns(values: &[f64], runs: usize, tiles: Tiles, g: usize, columns: 
         let at = g * tiles.group() + b * tile;
         let rows = tile_runs.min(runs - b * tile_runs);
         let tile_values = &values[at..at + rows * TILE_CELLS];
-        let dense = !gapped
-            && !tile_values
-                .chunks_exact(TILE_CELLS)
-                .any(|row| row[..cells].iter().any(|v| v.is_nan()));
+        let dense = !tile_values
+            .chunks_exact(TILE_CELLS)
+            .any(|row| row[..cells].iter().any(|v| v.is_nan()));
         if dense {
             for (r, row) in tile_values.chunks_exact(TILE_CELLS).enumerate() {
                 let Ok(row) = <&[f64; TILE_CELLS]>::try_from(row) else {
@@ -1496,7 +1491,6 @@ fn gather_columns(values: &[f64], runs: usize, tiles: Tiles, g: usize, columns: 
                 continue;
             };
             let row = &row[..columns.len()];
-            gapped = gapped || row.iter().any(|v| v.is_nan());
             for (c, (column, &v)) in columns.iter_mut().zip(row).enumerate() {
                 if v.is_nan() {
                     continue;

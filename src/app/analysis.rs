@@ -405,6 +405,8 @@ pub struct Settings {
 pub const MEDIAN: usize = 3;
 pub const DEFAULT_STEPS: usize = 11;
 pub const MAX_STEPS: usize = 101;
+/// The steps a sweep offers per parameter.
+pub const SWEEP_STEPS: std::ops::RangeInclusive<usize> = 2..=MAX_STEPS;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -482,7 +484,9 @@ impl Settings {
                     .then(|| p.clamp(*SENSITIVITY_PCT.start(), *SENSITIVITY_PCT.end()))
             }),
             sweep_axes: [first, second],
-            sweep_steps: prefs.sweep_steps.clamp(2, MAX_STEPS),
+            sweep_steps: prefs
+                .sweep_steps
+                .clamp(*SWEEP_STEPS.start(), *SWEEP_STEPS.end()),
             sweep_runs: prefs.sweep_runs.min(MAX_SWEEP_RUNS),
             sweep_stat: stat(prefs.sweep_stat).unwrap_or(default.sweep_stat),
         }

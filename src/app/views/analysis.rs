@@ -18,7 +18,7 @@ use crate::scenario::params::{ParamValue, Target, ValueKind};
 
 use super::super::Action;
 use super::super::analysis::{
-    Analysis, AnalysisAction, Axis, Ended, MAX_STEPS, MAX_SWEEP_RUNS, SENSITIVITY_PCT,
+    Analysis, AnalysisAction, Axis, Ended, MAX_SWEEP_RUNS, SENSITIVITY_PCT, SWEEP_STEPS,
     SensitivityRequest, Subject, SweepGrid, default_axis, describe, first_axis, sweepable,
 };
 use super::super::state::View;
@@ -758,7 +758,7 @@ fn sweep_ui(
     );
     ui.horizontal_wrapped(|ui| {
         let name = ui.label("Steps");
-        ui.add(egui::DragValue::new(&mut s.sweep_steps).range(2..=MAX_STEPS))
+        ui.add(egui::DragValue::new(&mut s.sweep_steps).range(SWEEP_STEPS))
             .labelled_by(name.id)
             .on_hover_text("How many evenly spaced values of each parameter, 'from' and 'to' included (whole-number parameters keep the distinct values). Two parameters make steps × steps points.");
         let name = ui.label("Runs per point");

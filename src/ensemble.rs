@@ -25,7 +25,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::metrics::{MarketValue, OneMarket, Plan, Scratch, SectorSel, SeriesKey, Wanted};
+use crate::metrics::{
+    MarketValue, OneMarket, PairKernel, PairScratch, Plan, Scratch, SectorSel, SeriesKey,
+};
 use crate::model::pe::MarketYear;
 use crate::model::{Draw, Model, ModelError};
 
@@ -368,7 +370,7 @@ fn summarise_with(
     by_run.sort_unstable();
     let planned = shortcuts
         .derive
-        .then(|| Derivation::new(plan, selected, &by_run, runs, later, budget))
+        .then(|| Derivation::new(model, plan, selected, &by_run, runs, later, budget))
         .flatten();
     let planned_for = by_run.clone();
     let levels = level_groups(&level_series, runs, t_count, budget);
@@ -427,7 +429,7 @@ fn summarise_with(
     } else {
         shortcuts
             .derive
-            .then(|| Derivation::new(plan, selected, &by_run, runs, later, budget))
+            .then(|| Derivation::new(model, plan, selected, &by_run, runs, later, budget))
             .flatten()
     };
     if let Some(d) = derivation {
@@ -539,8 +541,8 @@ struct Derivation {
     pair_at: Vec<usize>,
     /// The series that follow from the pair totals, and where each goes in `selected`.
     from_pairs: Vec<(usize, usize)>,
-    /// The series in `from_pairs`.
-    wanted: Wanted,
+    /// Evaluates the series in `from_pairs` from the pair totals.
+    kernel: PairKernel,
     /// The reciprocals: where each goes in `selected`, and the position in `held` of the
     /// HHI it is the reciprocal of.
     reciprocal: Vec<(usize, usize)>,
@@ -552,6 +554,7 @@ impl Derivation {
     /// The derivation for the series at positions `by_run` of `selected`, or `None` when
     /// none can be derived or the held series do not fit in one pass.
     fn new(
+        model: &Model,
         plan: &Plan,
         selected: &[usize],
         by_run: &[usize],
@@ -600,7 +603,10 @@ impl Derivation {
             .iter()
             .map(|&(c, hhi)| Some((c, position(hhi)?)))
             .collect::<Option<Vec<_>>>()?;
-        let wanted = plan.wanted(&from_pairs.iter().map(|&(k, _)| k).collect::<Vec<_>>());
+        let kernel = plan.pair_kernel(
+            model,
+            &from_pairs.iter().map(|&(k, _)| k).collect::<Vec<_>>(),
+        )?;
         let mut selected_at = vec![None; held.len()];
         for &c in by_run {
             if let Some(p) = position(selected[c]) {
@@ -611,7 +617,7 @@ impl Derivation {
             held,
             pair_at,
             from_pairs,
-            wanted,
+            kernel,
             reciprocal,
             selected_at,
         })
@@ -672,30 +678,22 @@ impl Derivation {
         let mut values = Vec::new();
         let mut per_year: Vec<Vec<[f64; 6]>> = Vec::with_capacity(t_count - 1);
         for t in 1..t_count {
-            let init = || {
-                let pairs = vec![0.0; self.pair_at.len()];
-                let year_values = vec![f64::NAN; plan.keys.len()];
-                (Scratch::default(), year_values, pairs)
-            };
+            let init = || (PairScratch::default(), vec![0.0; self.pair_at.len()]);
             // Where the year's held pair totals are from the start of a run's values.
             let pair_at: Vec<usize> = self
                 .pair_at
                 .iter()
                 .map(|&p| tiles.cell((t - 1) * s_count + p))
                 .collect();
-            let fill = |(scratch, year_values, pairs): &mut (Scratch, Vec<f64>, Vec<f64>),
-                        r: usize,
-                        row: &mut [f64]| {
-                let run = &buffer[tiles.run(r)..];
-                for (slot, &at) in pairs.iter_mut().zip(&pair_at) {
-                    *slot = run[at];
-                }
-                plan.evaluate_from_pairs(model, pairs, scratch, year_values, &self.wanted);
-                for (slot, &(k, _)) in row.iter_mut().zip(&self.from_pairs) {
-                    *slot = year_values[k];
-                }
-                Ok(())
-            };
+            let fill =
+                |(scratch, pairs): &mut (PairScratch, Vec<f64>), r: usize, row: &mut [f64]| {
+                    let run = &buffer[tiles.run(r)..];
+                    for (slot, &at) in pairs.iter_mut().zip(&pair_at) {
+                        *slot = run[at];
+                    }
+                    self.kernel.evaluate(pairs, scratch, row);
+                    Ok(())
+                };
             let summarise = |_: usize, column: &mut Column| column.summary();
             per_year.push(summarise_cells(
                 self.from_pairs.len(),
@@ -1865,6 +1863,7 @@ mod tests {
             .collect();
         let years = model.scenario.year_count();
         let d = Derivation::new(
+            &model,
             &plan,
             &selected,
             &by_run,
@@ -1898,7 +1897,9 @@ mod tests {
         }
         // A budget too small for the held series in one pass takes the plain chunks.
         let small = d.held.len() * (years - 1) * 301 * 8;
-        assert!(Derivation::new(&plan, &selected, &by_run, 301, years - 1, small).is_none());
+        assert!(
+            Derivation::new(&model, &plan, &selected, &by_run, 301, years - 1, small).is_none()
+        );
     }
 
     /// Records every progress report.

@@ -360,6 +360,154 @@ impl Emit for WriteValues<'_, '_> {
 }
 
 /// A set of series to evaluate ([`Plan::wanted`]), prepared once for many years.
+/// The all-sector series that follow from a year's pair totals ([`Plan::pair_kernel`]),
+/// evaluated straight from them: the same aggregates, summed in the same order, and the
+/// same formulas as [`Plan::evaluate`] uses, so the same values bit for bit, without the
+/// per-sector aggregates or a formula chosen per series.
+pub(crate) struct PairKernel {
+    n: usize,
+    /// Where each pair total goes in the pair matrix ([i * n + j]).
+    at: Vec<usize>,
+    /// The foreign pairs with trade `(i, j, blocs of i in bloc_of)`, i first, then j.
+    foreign: Vec<(usize, usize, std::ops::Range<usize>)>,
+    bloc_of: Vec<usize>,
+    blocs: usize,
+    /// Each bloc's members.
+    members: Vec<Vec<usize>>,
+    /// Whether a series reads the regions' trade with every partner.
+    trade: bool,
+    /// `(slot in the output, region, value)` for the series of one importer, one exporter,
+    /// and `(slot, pair [i * n + j], importer)` for import shares, `(slot, bloc × n +
+    /// importer, importer)` for bloc import shares, `(slot, region)` for trade HHIs and
+    /// `(slot, region, bloc)` for bloc trade shares.
+    by_importer: Vec<(usize, usize, ByImporter)>,
+    by_exporter: Vec<(usize, usize, ByExporter)>,
+    shares: Vec<(usize, usize, usize)>,
+    bloc_imports: Vec<(usize, usize, usize)>,
+    by_region: Vec<(usize, usize)>,
+    bloc_trade: Vec<(usize, usize, usize)>,
+}
+
+#[derive(Clone, Copy)]
+enum ByImporter {
+    Imports,
+    Hhi,
+    Effective,
+    Top,
+    SelfSufficiency,
+}
+
+#[derive(Clone, Copy)]
+enum ByExporter {
+    Exports,
+    Hhi,
+    Effective,
+}
+
+/// Space for [`PairKernel::evaluate`]; reuse across years and runs.
+#[derive(Default)]
+pub(crate) struct PairScratch {
+    all: Vec<f64>,
+    total: Vec<f64>,
+    domestic: Vec<f64>,
+    imports: Vec<f64>,
+    exports: Vec<f64>,
+    ssq_sup: Vec<f64>,
+    ssq_mkt: Vec<f64>,
+    top: Vec<f64>,
+    bloc_imports: Vec<f64>,
+    trade: Vec<f64>,
+}
+
+impl PairKernel {
+    /// Writes the value of the kernel's `series[d]` into `out[d]`, from one year's pair
+    /// totals `pairs`, given in the order of [`Plan::pair_series`].
+    pub(crate) fn evaluate(&self, pairs: &[f64], sc: &mut PairScratch, out: &mut [f64]) {
+        let n = self.n;
+        for v in [
+            &mut sc.total,
+            &mut sc.domestic,
+            &mut sc.imports,
+            &mut sc.exports,
+            &mut sc.ssq_sup,
+            &mut sc.ssq_mkt,
+        ] {
+            v.clear();
+            v.resize(n, 0.0);
+        }
+        sc.top.clear();
+        sc.top.resize(n, f64::NEG_INFINITY);
+        sc.bloc_imports.clear();
+        sc.bloc_imports.resize(self.blocs * n, 0.0);
+        sc.all.clear();
+        sc.all.resize(n * n, 0.0);
+        let all = sc.all.as_mut_slice();
+        for (&at, &v) in self.at.iter().zip(pairs) {
+            all[at] = v;
+        }
+        let all = &*all;
+        // Each sum over its terms in the order of `Plan::aggregate`: a region's column of
+        // the pair matrix from the first exporter down, its row from the first importer on.
+        let (total, domestic) = (sc.total.as_mut_slice(), sc.domestic.as_mut_slice());
+        for row in all.chunks_exact(n) {
+            for (t, &v) in total.iter_mut().zip(row) {
+                *t += v;
+            }
+        }
+        for (j, d) in domestic.iter_mut().enumerate() {
+            *d += all[j * n + j];
+        }
+        let (imports, exports) = (sc.imports.as_mut_slice(), sc.exports.as_mut_slice());
+        let (ssq_sup, ssq_mkt) = (sc.ssq_sup.as_mut_slice(), sc.ssq_mkt.as_mut_slice());
+        let (top, bloc_imports) = (sc.top.as_mut_slice(), sc.bloc_imports.as_mut_slice());
+        for &(i, j, ref blocs) in &self.foreign {
+            let v = all[i * n + j];
+            imports[j] += v;
+            exports[i] += v;
+            ssq_sup[j] += v * v;
+            ssq_mkt[i] += v * v;
+            if v > top[j] {
+                top[j] = v;
+            }
+            for &b in &self.bloc_of[blocs.clone()] {
+                bloc_imports[b * n + j] += v;
+            }
+        }
+        if self.trade {
+            sc.trade.clear();
+            sc.trade.extend((0..n).map(|r| trade_of(all, n, r)));
+        }
+        for &(slot, j, value) in &self.by_importer {
+            out[slot] = match value {
+                ByImporter::Imports => imports[j],
+                ByImporter::Hhi => hhi(ssq_sup[j], imports[j]),
+                ByImporter::Effective => 1.0 / hhi(ssq_sup[j], imports[j]),
+                ByImporter::Top => ratio(top[j], imports[j]),
+                ByImporter::SelfSufficiency => ratio(domestic[j], total[j]),
+            };
+        }
+        for &(slot, i, value) in &self.by_exporter {
+            out[slot] = match value {
+                ByExporter::Exports => exports[i],
+                ByExporter::Hhi => hhi(ssq_mkt[i], exports[i]),
+                ByExporter::Effective => 1.0 / hhi(ssq_mkt[i], exports[i]),
+            };
+        }
+        for &(slot, p, j) in &self.shares {
+            out[slot] = ratio(all[p], imports[j]);
+        }
+        for &(slot, at, j) in &self.bloc_imports {
+            out[slot] = ratio(bloc_imports[at], imports[j]);
+        }
+        for &(slot, r) in &self.by_region {
+            out[slot] = trade_hhi(all, n, r, sc.trade[r]);
+        }
+        for &(slot, r, b) in &self.bloc_trade {
+            out[slot] = bloc_trade_share(all, n, r, &self.members[b], sc.trade[r]);
+        }
+    }
+}
+
 pub(crate) struct Wanted {
     /// The series, as indices into the plan's keys, in order.
     list: Vec<usize>,
@@ -449,6 +597,40 @@ fn hhi(ssq: f64, total: f64) -> f64 {
     }
 }
 
+/// Exports plus imports between region `r` and partner `p`, all sectors, from the pair
+/// matrix `all` ([i * n + j]).
+fn partner_trade(all: &[f64], n: usize, r: usize, p: usize) -> f64 {
+    all[r * n + p] + all[p * n + r]
+}
+
+/// Region `r`'s exports plus imports with every partner, all sectors.
+fn trade_of(all: &[f64], n: usize, r: usize) -> f64 {
+    (0..n)
+        .filter(|&p| p != r)
+        .map(|p| partner_trade(all, n, r, p))
+        .sum()
+}
+
+/// Region `r`'s trade HHI over its partners, from the pair matrix `all` and its trade
+/// with every partner, `trade`.
+fn trade_hhi(all: &[f64], n: usize, r: usize, trade: f64) -> f64 {
+    let ssq: f64 = (0..n)
+        .filter(|&p| p != r)
+        .map(|p| partner_trade(all, n, r, p).powi(2))
+        .sum();
+    hhi(ssq, trade)
+}
+
+/// Region `r`'s share of its trade, `trade`, that is with the bloc of `members`.
+fn bloc_trade_share(all: &[f64], n: usize, r: usize, members: &[usize], trade: f64) -> f64 {
+    let with: f64 = members
+        .iter()
+        .filter(|&&p| p != r)
+        .map(|&p| partner_trade(all, n, r, p))
+        .sum();
+    ratio(with, trade)
+}
+
 impl Formula {
     /// The value, and for a top supplier share the top supplier. Inlined, so that where
     /// the walk emits a series of known kind only that kind's arithmetic remains.
@@ -456,9 +638,6 @@ impl Formula {
     fn value(self, ctx: &Ctx<'_>) -> (f64, Option<usize>) {
         let sc = ctx.sc;
         let n = ctx.plan.regions;
-        // Exports plus imports between a region and a partner, all sectors.
-        let partner_trade = |r: usize, p: usize| sc.all[r * n + p] + sc.all[p * n + r];
-        let partners = |r: usize| (0..n).filter(move |&p| p != r);
         let ge = |field: fn(&crate::model::ge::GeSolution) -> &Vec<f64>, at: usize| {
             ctx.ge.map_or(1.0, |g| field(g)[at])
         };
@@ -477,19 +656,11 @@ impl Formula {
             }
             Formula::MarketHhi(c) => hhi(sc.ssq_mkt[c], sc.exports[c]),
             Formula::EffectiveMarkets(c) => 1.0 / hhi(sc.ssq_mkt[c], sc.exports[c]),
-            Formula::TradeHhi(r) => {
-                let ssq: f64 = partners(r).map(|p| partner_trade(r, p).powi(2)).sum();
-                hhi(ssq, sc.trade[r])
-            }
+            Formula::TradeHhi(r) => trade_hhi(&sc.all, n, r, sc.trade[r]),
             Formula::BlocImportShare(at, c) => ratio(sc.bloc_imports[at], sc.imports[c]),
             Formula::BlocTradeShare(r, b) => {
-                let with: f64 = ctx.model.scenario.blocs[b]
-                    .members
-                    .iter()
-                    .filter(|&&p| p != r)
-                    .map(|&p| partner_trade(r, p))
-                    .sum();
-                ratio(with, sc.trade[r])
+                let members = &ctx.model.scenario.blocs[b].members;
+                bloc_trade_share(&sc.all, n, r, members, sc.trade[r])
             }
             Formula::SelfSufficiency(c) => ratio(sc.domestic[c], sc.total[c]),
             Formula::Creation(c) => sc.creation[c],
@@ -641,7 +812,6 @@ impl Plan {
         plan.walk(
             model,
             &state,
-            None,
             &mut scratch,
             &mut CollectKeys(&mut keys, &mut formulas),
         );
@@ -732,7 +902,7 @@ impl Plan {
             blocks: &self.blocks,
             sectors: (alls < end - start, alls > 0),
         };
-        self.walk(model, state, None, scratch, &mut writer);
+        self.walk(model, state, scratch, &mut writer);
     }
 
     /// Whether a series' value in a year is fixed by the events' strengths that year, the
@@ -850,13 +1020,13 @@ impl Plan {
     }
 
     /// The all-sector flow series, one per pair of regions with trade (as indices into
-    /// `keys`): what [`Plan::evaluate_from_pairs`] takes.
+    /// `keys`): what [`PairKernel::evaluate`] takes.
     pub(crate) fn pair_series(&self) -> &[usize] {
         &self.pair_series
     }
 
     /// Whether a series' value in a year follows from that year's all-sector flows alone
-    /// ([`Plan::evaluate_from_pairs`]): the all-sector series that sum, compare or divide
+    /// ([`Plan::pair_kernel`]): the all-sector series that sum, compare or divide
     /// the pair totals. Not the flows themselves, which are the input, nor creation and
     /// diversion, which add up per-market values.
     pub(crate) fn follows_from_pairs(&self, key: &SeriesKey) -> bool {
@@ -878,8 +1048,7 @@ impl Plan {
             )
     }
 
-    /// The series `series` (indices into `keys`), prepared for [`Plan::evaluate_wanted`]
-    /// and [`Plan::evaluate_from_pairs`].
+    /// The series `series` (indices into `keys`), prepared for [`Plan::evaluate_wanted`].
     pub(crate) fn wanted(&self, series: &[usize]) -> Wanted {
         let mut list = series.to_vec();
         list.sort_unstable();
@@ -907,30 +1076,85 @@ impl Plan {
         out: &mut [f64],
         wanted: &Wanted,
     ) {
-        self.write_wanted(model, state, None, scratch, out, wanted);
+        self.write_wanted(model, state, scratch, out, wanted);
     }
 
-    /// Evaluates the `wanted` series (each [`Plan::follows_from_pairs`]) into `out` from
-    /// one year's all-sector flows `pairs`, given in the order of [`Plan::pair_series`]:
-    /// the same values, bit for bit, as [`Plan::evaluate`] gives from the flows those pair
-    /// totals come from. Other slots of `out` are left as they were.
-    pub(crate) fn evaluate_from_pairs(
-        &self,
-        model: &Model,
-        pairs: &[f64],
-        scratch: &mut Scratch,
-        out: &mut [f64],
-        wanted: &Wanted,
-    ) {
-        let state = YearState {
-            year: model.scenario.base_year,
-            t: 0,
-            // Never read: no wanted series is a flow of one sector.
-            flows: &[],
-            pe: None,
-            ge: None,
+    /// The kernel that evaluates `series` (indices into `keys`, each
+    /// [`Plan::follows_from_pairs`]) from one year's pair totals, or `None` if one of
+    /// them does not follow from those.
+    pub(crate) fn pair_kernel(&self, model: &Model, series: &[usize]) -> Option<PairKernel> {
+        let (n, w) = (self.regions, self.sectors + 1);
+        let mut kernel = PairKernel {
+            n,
+            at: self.pairs.clone(),
+            foreign: Vec::new(),
+            bloc_of: Vec::new(),
+            blocs: self.blocs,
+            members: model
+                .scenario
+                .blocs
+                .iter()
+                .map(|b| b.members.clone())
+                .collect(),
+            trade: false,
+            by_importer: Vec::new(),
+            by_exporter: Vec::new(),
+            shares: Vec::new(),
+            bloc_imports: Vec::new(),
+            by_region: Vec::new(),
+            bloc_trade: Vec::new(),
         };
-        self.write_wanted(model, &state, Some(pairs), scratch, out, wanted);
+        for i in 0..n {
+            for j in (0..n).filter(|&j| j != i && self.pair_all[i * n + j]) {
+                let start = kernel.bloc_of.len();
+                kernel.bloc_of.extend_from_slice(&self.region_blocs[i]);
+                kernel.foreign.push((i, j, start..kernel.bloc_of.len()));
+            }
+        }
+        // Each all-sector cell is `j * w + sectors`: its region is `c / w`.
+        for (slot, &k) in series.iter().enumerate() {
+            if !self.follows_from_pairs(&self.keys[k]) {
+                return None;
+            }
+            match self.formulas[k] {
+                Formula::Imports(c) => kernel.by_importer.push((slot, c / w, ByImporter::Imports)),
+                Formula::SupplierHhi(c) => {
+                    kernel.by_importer.push((slot, c / w, ByImporter::Hhi));
+                }
+                Formula::EffectiveSuppliers(c) => {
+                    kernel
+                        .by_importer
+                        .push((slot, c / w, ByImporter::Effective));
+                }
+                Formula::TopSupplierShare(c) => {
+                    kernel.by_importer.push((slot, c / w, ByImporter::Top));
+                }
+                Formula::SelfSufficiency(c) => {
+                    kernel
+                        .by_importer
+                        .push((slot, c / w, ByImporter::SelfSufficiency));
+                }
+                Formula::Exports(c) => kernel.by_exporter.push((slot, c / w, ByExporter::Exports)),
+                Formula::MarketHhi(c) => kernel.by_exporter.push((slot, c / w, ByExporter::Hhi)),
+                Formula::EffectiveMarkets(c) => {
+                    kernel
+                        .by_exporter
+                        .push((slot, c / w, ByExporter::Effective));
+                }
+                Formula::PairShare(p, c) => kernel.shares.push((slot, p, c / w)),
+                Formula::BlocImportShare(at, c) => kernel.bloc_imports.push((slot, at / w, c / w)),
+                Formula::TradeHhi(r) => {
+                    kernel.trade = true;
+                    kernel.by_region.push((slot, r));
+                }
+                Formula::BlocTradeShare(r, b) => {
+                    kernel.trade = true;
+                    kernel.bloc_trade.push((slot, r, b));
+                }
+                _ => return None,
+            }
+        }
+        Some(kernel)
     }
 
     /// Sums only the aggregates the `wanted` series read, then evaluates each of those
@@ -940,12 +1164,11 @@ impl Plan {
         &self,
         model: &Model,
         state: &YearState<'_>,
-        pairs: Option<&[f64]>,
         scratch: &mut Scratch,
         out: &mut [f64],
         wanted: &Wanted,
     ) {
-        self.aggregate(model, state, pairs, scratch, wanted.needs);
+        self.aggregate(model, state, scratch, wanted.needs);
         let ctx = Ctx {
             flows: state.flows,
             sc: scratch,
@@ -1031,18 +1254,9 @@ impl Plan {
     }
 
     #[allow(clippy::too_many_lines)]
-    /// Sums the year's flows into the aggregates of `sc` that the series of `needs` read,
-    /// from the flows of `state`, or, with `pairs`, from the all-sector flows of the pairs
-    /// with trade ([`Plan::evaluate_from_pairs`]). The aggregates no such series reads
-    /// stay 0.
-    fn aggregate(
-        &self,
-        model: &Model,
-        state: &YearState<'_>,
-        pairs: Option<&[f64]>,
-        sc: &mut Scratch,
-        needs: Needs,
-    ) {
+    /// Sums the year's flows of `state` into the aggregates of `sc` that the series of
+    /// `needs` read. The aggregates no such series reads stay 0.
+    fn aggregate(&self, model: &Model, state: &YearState<'_>, sc: &mut Scratch, needs: Needs) {
         let st = &model.structure;
         let (n, ns) = (self.regions, self.sectors);
         let w = ns + 1;
@@ -1106,41 +1320,35 @@ impl Plan {
         let (total, domestic) = (sc.total.as_mut_slice(), sc.domestic.as_mut_slice());
         let (ssq_sup, ssq_mkt) = (sc.ssq_sup.as_mut_slice(), sc.ssq_mkt.as_mut_slice());
         let (top, bloc_imports) = (sc.top.as_mut_slice(), sc.bloc_imports.as_mut_slice());
-        if let Some(pairs) = pairs {
-            for (&at, &v) in self.pairs.iter().zip(pairs) {
-                all[at] = v;
+        // The sums by exporter, each over the entries in their order, which is the
+        // markets' order (each market's entries are contiguous, in market order).
+        if need_pairs && need_exports && need_ssq_mkt {
+            // All three in one pass, as the series held for every run need them.
+            let by = self.entry_pair.iter().zip(&self.entry_out);
+            for (&v, (&pair, &out)) in x.iter().zip(by) {
+                all[pair] += v;
+                exports[out] += v;
+                ssq_mkt[out] += v * v;
             }
         } else {
-            // The sums by exporter, each over the entries in their order, which is the
-            // markets' order (each market's entries are contiguous, in market order).
-            if need_pairs && need_exports && need_ssq_mkt {
-                // All three in one pass, as the series held for every run need them.
-                let by = self.entry_pair.iter().zip(&self.entry_out);
-                for (&v, (&pair, &out)) in x.iter().zip(by) {
-                    all[pair] += v;
-                    exports[out] += v;
-                    ssq_mkt[out] += v * v;
+            if need_pairs {
+                for (&v, &at) in x.iter().zip(&self.entry_pair) {
+                    all[at] += v;
                 }
-            } else {
-                if need_pairs {
-                    for (&v, &at) in x.iter().zip(&self.entry_pair) {
-                        all[at] += v;
-                    }
+            }
+            if need_exports {
+                for (&v, &at) in x.iter().zip(&self.entry_out) {
+                    exports[at] += v;
                 }
-                if need_exports {
-                    for (&v, &at) in x.iter().zip(&self.entry_out) {
-                        exports[at] += v;
-                    }
-                }
-                if need_ssq_mkt {
-                    for (&v, &at) in x.iter().zip(&self.entry_out) {
-                        ssq_mkt[at] += v * v;
-                    }
+            }
+            if need_ssq_mkt {
+                for (&v, &at) in x.iter().zip(&self.entry_out) {
+                    ssq_mkt[at] += v * v;
                 }
             }
         }
         let by_market = need_top || sector_blocs || need_self || need_imports || need_ssq_sup;
-        for market in st.markets.iter().filter(|_| by_market && pairs.is_none()) {
+        for market in st.markets.iter().filter(|_| by_market) {
             let (j, k) = (market.importer, market.sector);
             let values = &x[market.entries.clone()];
             let from = &self.entry_from[market.entries.clone()];
@@ -1200,12 +1408,7 @@ impl Plan {
         }
         if every.any(&[M::TradeHhi, M::BlocTradeShare]) {
             sc.trade.clear();
-            sc.trade.extend((0..n).map(|r| {
-                (0..n)
-                    .filter(|&p| p != r)
-                    .map(|p| sc.all[r * n + p] + sc.all[p * n + r])
-                    .sum::<f64>()
-            }));
+            sc.trade.extend((0..n).map(|r| trade_of(&sc.all, n, r)));
         }
         if self.engine == EngineKind::Pe
             && MetricMask(one.0 | every.0).any(&[M::Creation, M::Diversion])
@@ -1225,19 +1428,11 @@ impl Plan {
         }
     }
 
-    /// Emits the year's series to `emit`, from the flows of `state`, or, with `pairs`, from
-    /// the all-sector flows of the pairs with trade ([`Plan::evaluate_from_pairs`]).
+    /// Emits the year's series to `emit`, from the flows of `state`.
     #[allow(clippy::too_many_lines)]
-    fn walk<E: Emit>(
-        &self,
-        model: &Model,
-        state: &YearState<'_>,
-        pairs: Option<&[f64]>,
-        sc: &mut Scratch,
-        emit: &mut E,
-    ) {
+    fn walk<E: Emit>(&self, model: &Model, state: &YearState<'_>, sc: &mut Scratch, emit: &mut E) {
         let needs = Needs::of(emit.mask(), emit.sectors());
-        self.aggregate(model, state, pairs, sc, needs);
+        self.aggregate(model, state, sc, needs);
         let st = &model.structure;
         let (n, ns) = (self.regions, self.sectors);
         let w = ns + 1;
@@ -1577,7 +1772,11 @@ pub(crate) mod tests {
             let from_pairs: Vec<usize> = (0..plan.keys.len())
                 .filter(|&i| plan.follows_from_pairs(&plan.keys[i]))
                 .collect();
-            let by_pairs = plan.wanted(&from_pairs);
+            let kernel = plan
+                .pair_kernel(&model, &from_pairs)
+                .expect("every series that follows from the pairs has a kernel");
+            let mut pair_scratch = PairScratch::default();
+            let mut derived = vec![f64::NAN; from_pairs.len()];
             let mut checked = 0;
             for run in 0..3 {
                 let draw = Draw::monte_carlo(&model.scenario, &model.events, 5, run);
@@ -1608,14 +1807,10 @@ pub(crate) mod tests {
                         let pairs: Vec<f64> =
                             plan.pair_series().iter().map(|&k| every[k]).collect();
                         some.fill(f64::NAN);
-                        plan.evaluate_from_pairs(
-                            &model,
-                            &pairs,
-                            &mut scratch,
-                            &mut some,
-                            &by_pairs,
-                        );
-                        for &i in &from_pairs {
+                        derived.fill(f64::NAN);
+                        kernel.evaluate(&pairs, &mut pair_scratch, &mut derived);
+                        for (&i, &v) in from_pairs.iter().zip(&derived) {
+                            some[i] = v;
                             same(&some, &every, i, state.year, "from the pair totals");
                         }
                     })

@@ -1116,31 +1116,30 @@ impl Plan {
             if !self.follows_from_pairs(&self.keys[k]) {
                 return None;
             }
-            match self.formulas[k] {
-                Formula::Imports(c) => kernel.by_importer.push((slot, c / w, ByImporter::Imports)),
-                Formula::SupplierHhi(c) => {
-                    kernel.by_importer.push((slot, c / w, ByImporter::Hhi));
-                }
-                Formula::EffectiveSuppliers(c) => {
-                    kernel
-                        .by_importer
-                        .push((slot, c / w, ByImporter::Effective));
-                }
-                Formula::TopSupplierShare(c) => {
-                    kernel.by_importer.push((slot, c / w, ByImporter::Top));
-                }
-                Formula::SelfSufficiency(c) => {
-                    kernel
-                        .by_importer
-                        .push((slot, c / w, ByImporter::SelfSufficiency));
-                }
-                Formula::Exports(c) => kernel.by_exporter.push((slot, c / w, ByExporter::Exports)),
-                Formula::MarketHhi(c) => kernel.by_exporter.push((slot, c / w, ByExporter::Hhi)),
-                Formula::EffectiveMarkets(c) => {
-                    kernel
-                        .by_exporter
-                        .push((slot, c / w, ByExporter::Effective));
-                }
+            let formula = self.formulas[k];
+            let of_importer = match formula {
+                Formula::Imports(c) => Some((c, ByImporter::Imports)),
+                Formula::SupplierHhi(c) => Some((c, ByImporter::Hhi)),
+                Formula::EffectiveSuppliers(c) => Some((c, ByImporter::Effective)),
+                Formula::TopSupplierShare(c) => Some((c, ByImporter::Top)),
+                Formula::SelfSufficiency(c) => Some((c, ByImporter::SelfSufficiency)),
+                _ => None,
+            };
+            let of_exporter = match formula {
+                Formula::Exports(c) => Some((c, ByExporter::Exports)),
+                Formula::MarketHhi(c) => Some((c, ByExporter::Hhi)),
+                Formula::EffectiveMarkets(c) => Some((c, ByExporter::Effective)),
+                _ => None,
+            };
+            if let Some((c, value)) = of_importer {
+                kernel.by_importer.push((slot, c / w, value));
+                continue;
+            }
+            if let Some((c, value)) = of_exporter {
+                kernel.by_exporter.push((slot, c / w, value));
+                continue;
+            }
+            match formula {
                 Formula::PairShare(p, c) => kernel.shares.push((slot, p, c / w)),
                 Formula::BlocImportShare(at, c) => kernel.bloc_imports.push((slot, at / w, c / w)),
                 Formula::TradeHhi(r) => {

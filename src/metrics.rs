@@ -359,7 +359,6 @@ impl Emit for WriteValues<'_, '_> {
     }
 }
 
-/// A set of series to evaluate ([`Plan::wanted`]), prepared once for many years.
 /// The all-sector series that follow from a year's pair totals ([`Plan::pair_kernel`]),
 /// evaluated straight from them: the same aggregates, summed in the same order, and the
 /// same formulas as [`Plan::evaluate`] uses, so the same values bit for bit, without the
@@ -371,11 +370,8 @@ pub(crate) struct PairKernel {
     /// The foreign pairs with trade `(i, j, blocs of i in bloc_of)`, i first, then j.
     foreign: Vec<(usize, usize, std::ops::Range<usize>)>,
     bloc_of: Vec<usize>,
-    blocs: usize,
     /// Each bloc's members.
     members: Vec<Vec<usize>>,
-    /// Whether a series reads the regions' trade with every partner.
-    trade: bool,
     /// `(slot in the output, region, value)` for the series of one importer, one exporter,
     /// and `(slot, pair [i * n + j], importer)` for import shares, `(slot, bloc × n +
     /// importer, importer)` for bloc import shares, `(slot, region)` for trade HHIs and
@@ -438,7 +434,7 @@ impl PairKernel {
         sc.top.clear();
         sc.top.resize(n, f64::NEG_INFINITY);
         sc.bloc_imports.clear();
-        sc.bloc_imports.resize(self.blocs * n, 0.0);
+        sc.bloc_imports.resize(self.members.len() * n, 0.0);
         sc.all.clear();
         sc.all.resize(n * n, 0.0);
         let all = sc.all.as_mut_slice();
@@ -473,7 +469,8 @@ impl PairKernel {
                 bloc_imports[b * n + j] += v;
             }
         }
-        if self.trade {
+        // Each region's trade with every partner, if a series reads it.
+        if !self.by_region.is_empty() || !self.bloc_trade.is_empty() {
             sc.trade.clear();
             sc.trade.extend((0..n).map(|r| trade_of(all, n, r)));
         }
@@ -508,6 +505,7 @@ impl PairKernel {
     }
 }
 
+/// A set of series to evaluate ([`Plan::wanted`]), prepared once for many years.
 pub(crate) struct Wanted {
     /// The series, as indices into the plan's keys, in order.
     list: Vec<usize>,
@@ -1089,14 +1087,12 @@ impl Plan {
             at: self.pairs.clone(),
             foreign: Vec::new(),
             bloc_of: Vec::new(),
-            blocs: self.blocs,
             members: model
                 .scenario
                 .blocs
                 .iter()
                 .map(|b| b.members.clone())
                 .collect(),
-            trade: false,
             by_importer: Vec::new(),
             by_exporter: Vec::new(),
             shares: Vec::new(),
@@ -1142,14 +1138,8 @@ impl Plan {
             match formula {
                 Formula::PairShare(p, c) => kernel.shares.push((slot, p, c / w)),
                 Formula::BlocImportShare(at, c) => kernel.bloc_imports.push((slot, at / w, c / w)),
-                Formula::TradeHhi(r) => {
-                    kernel.trade = true;
-                    kernel.by_region.push((slot, r));
-                }
-                Formula::BlocTradeShare(r, b) => {
-                    kernel.trade = true;
-                    kernel.bloc_trade.push((slot, r, b));
-                }
+                Formula::TradeHhi(r) => kernel.by_region.push((slot, r)),
+                Formula::BlocTradeShare(r, b) => kernel.bloc_trade.push((slot, r, b)),
                 _ => return None,
             }
         }

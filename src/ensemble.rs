@@ -26,7 +26,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::metrics::{
-    MarketValue, OneMarket, PairKernel, PairScratch, Plan, Scratch, SectorSel, SeriesKey,
+    FlowScratch, MarketValue, OneMarket, PairKernel, PairScratch, Plan, Scratch, SectorSel,
+    SeriesKey,
 };
 use crate::model::pe::MarketYear;
 use crate::model::{Draw, Model, ModelError};
@@ -489,11 +490,20 @@ where
     let runs = options.runs as usize;
     let later = model.scenario.year_count() - 1;
     let wanted = plan.wanted(series);
+    // The held series commonly need only the sums a flow kernel takes.
+    let kernel = plan.flow_kernel(model, series);
     let s_count = series.len();
     // A run's row is year-major, `row[(t - 1) * s_count + c]` from the year after the
     // base year on, so each year's values are copied in one contiguous run.
-    let init = || (Scratch::default(), vec![0.0; plan.keys.len()]);
-    let fill = |(scratch, year_values): &mut (Scratch, Vec<f64>),
+    let init = || {
+        let year_values = if kernel.is_some() {
+            Vec::new()
+        } else {
+            vec![0.0; plan.keys.len()]
+        };
+        (Scratch::default(), FlowScratch::default(), year_values)
+    };
+    let fill = |(scratch, flow_scratch, year_values): &mut (Scratch, FlowScratch, Vec<f64>),
                 m: usize,
                 row: &mut [f64]|
      -> Result<(), EnsembleError> {
@@ -503,8 +513,12 @@ where
             if state.t == 0 {
                 return;
             }
-            plan.evaluate_wanted(model, state, scratch, year_values, &wanted);
             let out = &mut row[(state.t - 1) * s_count..state.t * s_count];
+            if let Some(kernel) = &kernel {
+                kernel.evaluate(state, flow_scratch, out);
+                return;
+            }
+            plan.evaluate_wanted(model, state, scratch, year_values, &wanted);
             for (slot, &k) in out.iter_mut().zip(series) {
                 *slot = year_values[k];
             }

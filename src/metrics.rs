@@ -505,6 +505,95 @@ impl PairKernel {
     }
 }
 
+/// Series that the year's flows fix through the pair totals, the sums by exporter and
+/// the sums of creation and diversion ([`Plan::flow_kernel`]): the series held for every
+/// run. Evaluated with the same sums, in the same order, and the same formulas as
+/// [`Plan::evaluate`] uses, so the same values bit for bit, without the other sums.
+pub(crate) struct FlowKernel {
+    /// Regions × regions.
+    pairs: usize,
+    /// Regions × (sectors + 1): the cells by region and sector, then `all`.
+    cells: usize,
+    /// Each entry's pair and exporter cell ([`Plan::aggregate`]).
+    entry_pair: Vec<usize>,
+    entry_out: Vec<usize>,
+    /// Each market's cell and its importer's all-sector cell, if a series reads
+    /// creation or diversion.
+    market_cells: Option<Vec<[usize; 2]>>,
+    /// `(slot in the output, value)`, one per series.
+    outputs: Vec<(usize, FlowValue)>,
+}
+
+#[derive(Clone, Copy)]
+enum FlowValue {
+    Entry(usize),
+    Pair(usize),
+    Exports(usize),
+    MarketHhi(usize),
+    EffectiveMarkets(usize),
+    Creation(usize),
+    Diversion(usize),
+}
+
+/// Space for [`FlowKernel::evaluate`]; reuse across years and runs.
+#[derive(Default)]
+pub(crate) struct FlowScratch {
+    all: Vec<f64>,
+    exports: Vec<f64>,
+    ssq_mkt: Vec<f64>,
+    creation: Vec<f64>,
+    diversion: Vec<f64>,
+}
+
+impl FlowKernel {
+    /// Writes the value of the kernel's `series[d]` in the year of `state` into `out[d]`.
+    pub(crate) fn evaluate(&self, state: &YearState<'_>, sc: &mut FlowScratch, out: &mut [f64]) {
+        sc.all.clear();
+        sc.all.resize(self.pairs, 0.0);
+        // One slot more than the cells: the domestic entries' exporter cell.
+        for v in [&mut sc.exports, &mut sc.ssq_mkt] {
+            v.clear();
+            v.resize(self.cells + 1, 0.0);
+        }
+        let (all, exports, ssq_mkt) = (
+            sc.all.as_mut_slice(),
+            sc.exports.as_mut_slice(),
+            sc.ssq_mkt.as_mut_slice(),
+        );
+        let by = self.entry_pair.iter().zip(&self.entry_out);
+        for (&v, (&pair, &out)) in state.flows.iter().zip(by) {
+            all[pair] += v;
+            exports[out] += v;
+            ssq_mkt[out] += v * v;
+        }
+        if let Some(market_cells) = &self.market_cells {
+            for v in [&mut sc.creation, &mut sc.diversion] {
+                v.clear();
+                v.resize(self.cells, 0.0);
+            }
+            if let Some(pe) = &state.pe {
+                for (m, cells) in market_cells.iter().enumerate() {
+                    for &c in cells {
+                        sc.creation[c] += pe.creation[m];
+                        sc.diversion[c] += pe.diversion[m];
+                    }
+                }
+            }
+        }
+        for &(slot, value) in &self.outputs {
+            out[slot] = match value {
+                FlowValue::Entry(e) => state.flows[e],
+                FlowValue::Pair(p) => all[p],
+                FlowValue::Exports(c) => exports[c],
+                FlowValue::MarketHhi(c) => hhi(ssq_mkt[c], exports[c]),
+                FlowValue::EffectiveMarkets(c) => 1.0 / hhi(ssq_mkt[c], exports[c]),
+                FlowValue::Creation(c) => sc.creation[c],
+                FlowValue::Diversion(c) => sc.diversion[c],
+            };
+        }
+    }
+}
+
 /// A set of series to evaluate ([`Plan::wanted`]), prepared once for many years.
 pub(crate) struct Wanted {
     /// The series, as indices into the plan's keys, in order.
@@ -1146,6 +1235,56 @@ impl Plan {
         Some(kernel)
     }
 
+    /// The kernel that evaluates `series` (indices into `keys`) from a year's flows, or
+    /// `None` if one of them needs a sum it does not take: all-sector exports and market
+    /// HHIs are summed over the pair totals, not by exporter, and are left to
+    /// [`Plan::evaluate_wanted`], like every other metric.
+    pub(crate) fn flow_kernel(&self, model: &Model, series: &[usize]) -> Option<FlowKernel> {
+        let (n, ns) = (self.regions, self.sectors);
+        let w = ns + 1;
+        let by_exporter = |c: usize| c % w != ns;
+        let mut creation = false;
+        let outputs = series
+            .iter()
+            .enumerate()
+            .map(|(slot, &k)| {
+                let value = match self.formulas[k] {
+                    Formula::Entry(e) => FlowValue::Entry(e),
+                    Formula::Pair(p) => FlowValue::Pair(p),
+                    Formula::Exports(c) if by_exporter(c) => FlowValue::Exports(c),
+                    Formula::MarketHhi(c) if by_exporter(c) => FlowValue::MarketHhi(c),
+                    Formula::EffectiveMarkets(c) if by_exporter(c) => {
+                        FlowValue::EffectiveMarkets(c)
+                    }
+                    Formula::Creation(c) => FlowValue::Creation(c),
+                    Formula::Diversion(c) => FlowValue::Diversion(c),
+                    _ => return None,
+                };
+                creation |= matches!(value, FlowValue::Creation(_) | FlowValue::Diversion(_));
+                Some((slot, value))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        // Creation and diversion are the PE engine's.
+        if creation && self.engine != EngineKind::Pe {
+            return None;
+        }
+        let market_cells = creation.then(|| {
+            let markets = &model.structure.markets;
+            markets
+                .iter()
+                .map(|m| [m.importer * w + m.sector, m.importer * w + ns])
+                .collect()
+        });
+        Some(FlowKernel {
+            pairs: n * n,
+            cells: n * w,
+            entry_pair: self.entry_pair.clone(),
+            entry_out: self.entry_out.clone(),
+            market_cells,
+            outputs,
+        })
+    }
+
     /// Sums only the aggregates the `wanted` series read, then evaluates each of those
     /// series' formulas: the same arithmetic as [`Plan::walk`], without going past the
     /// series that are not wanted.
@@ -1766,6 +1905,16 @@ pub(crate) mod tests {
                 .expect("every series that follows from the pairs has a kernel");
             let mut pair_scratch = PairScratch::default();
             let mut derived = vec![f64::NAN; from_pairs.len()];
+            // Every series a flow kernel takes, in one kernel.
+            let by_flows: Vec<usize> = (0..plan.keys.len())
+                .filter(|&i| plan.flow_kernel(&model, &[i]).is_some())
+                .collect();
+            assert!(by_flows.len() > 10, "{name}: {} series", by_flows.len());
+            let flow_kernel = plan
+                .flow_kernel(&model, &by_flows)
+                .expect("the series a kernel takes one by one it takes together");
+            let mut flow_scratch = FlowScratch::default();
+            let mut held = vec![f64::NAN; by_flows.len()];
             let mut checked = 0;
             for run in 0..3 {
                 let draw = Draw::monte_carlo(&model.scenario, &model.events, 5, run);
@@ -1801,6 +1950,12 @@ pub(crate) mod tests {
                         for (&i, &v) in from_pairs.iter().zip(&derived) {
                             some[i] = v;
                             same(&some, &every, i, state.year, "from the pair totals");
+                        }
+                        held.fill(f64::NAN);
+                        flow_kernel.evaluate(state, &mut flow_scratch, &mut held);
+                        for (&i, &v) in by_flows.iter().zip(&held) {
+                            some[i] = v;
+                            same(&some, &every, i, state.year, "by the flow kernel");
                         }
                     })
                     .expect("simulates");

@@ -489,17 +489,18 @@ where
 {
     let runs = options.runs as usize;
     let later = model.scenario.year_count() - 1;
-    let wanted = plan.wanted(series);
-    // The held series commonly need only the sums a flow kernel takes.
-    let kernel = plan.flow_kernel(model, series);
+    // The held series commonly need only the sums a flow kernel takes (`Ok`); others
+    // are evaluated as the plan's wanted series (`Err`).
+    let evaluation = plan
+        .flow_kernel(model, series)
+        .ok_or_else(|| plan.wanted(series));
     let s_count = series.len();
     // A run's row is year-major, `row[(t - 1) * s_count + c]` from the year after the
     // base year on, so each year's values are copied in one contiguous run.
     let init = || {
-        let year_values = if kernel.is_some() {
-            Vec::new()
-        } else {
-            vec![0.0; plan.keys.len()]
+        let year_values = match evaluation {
+            Ok(_) => Vec::new(),
+            Err(_) => vec![0.0; plan.keys.len()],
         };
         (Scratch::default(), FlowScratch::default(), year_values)
     };
@@ -514,13 +515,14 @@ where
                 return;
             }
             let out = &mut row[(state.t - 1) * s_count..state.t * s_count];
-            if let Some(kernel) = &kernel {
-                kernel.evaluate(state, flow_scratch, out);
-                return;
-            }
-            plan.evaluate_wanted(model, state, scratch, year_values, &wanted);
-            for (slot, &k) in out.iter_mut().zip(series) {
-                *slot = year_values[k];
+            match &evaluation {
+                Ok(kernel) => kernel.evaluate(state, flow_scratch, out),
+                Err(wanted) => {
+                    plan.evaluate_wanted(model, state, scratch, year_values, wanted);
+                    for (slot, &k) in out.iter_mut().zip(series) {
+                        *slot = year_values[k];
+                    }
+                }
             }
         };
         match model.simulate_until(&draw, sink, &stop) {

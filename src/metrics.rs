@@ -400,6 +400,27 @@ enum ByExporter {
     Effective,
 }
 
+impl ByExporter {
+    /// The series of `formula` if it is one of an exporter's, with its cell.
+    fn of(formula: Formula) -> Option<(usize, ByExporter)> {
+        match formula {
+            Formula::Exports(c) => Some((c, ByExporter::Exports)),
+            Formula::MarketHhi(c) => Some((c, ByExporter::Hhi)),
+            Formula::EffectiveMarkets(c) => Some((c, ByExporter::Effective)),
+            _ => None,
+        }
+    }
+
+    /// Its value from the exporter's exports and their sum of squares.
+    fn value(self, exports: f64, ssq: f64) -> f64 {
+        match self {
+            ByExporter::Exports => exports,
+            ByExporter::Hhi => hhi(ssq, exports),
+            ByExporter::Effective => 1.0 / hhi(ssq, exports),
+        }
+    }
+}
+
 /// Space for [`PairKernel::evaluate`]; reuse across years and runs.
 #[derive(Default)]
 pub(crate) struct PairScratch {
@@ -484,11 +505,7 @@ impl PairKernel {
             };
         }
         for &(slot, i, value) in &self.by_exporter {
-            out[slot] = match value {
-                ByExporter::Exports => exports[i],
-                ByExporter::Hhi => hhi(ssq_mkt[i], exports[i]),
-                ByExporter::Effective => 1.0 / hhi(ssq_mkt[i], exports[i]),
-            };
+            out[slot] = value.value(exports[i], ssq_mkt[i]);
         }
         for &(slot, p, j) in &self.shares {
             out[slot] = ratio(all[p], imports[j]);
@@ -528,9 +545,8 @@ pub(crate) struct FlowKernel {
 enum FlowValue {
     Entry(usize),
     Pair(usize),
-    Exports(usize),
-    MarketHhi(usize),
-    EffectiveMarkets(usize),
+    /// An exporter's series of one sector, in its cell.
+    ByExporter(usize, ByExporter),
     Creation(usize),
     Diversion(usize),
 }
@@ -584,9 +600,7 @@ impl FlowKernel {
             out[slot] = match value {
                 FlowValue::Entry(e) => state.flows[e],
                 FlowValue::Pair(p) => all[p],
-                FlowValue::Exports(c) => exports[c],
-                FlowValue::MarketHhi(c) => hhi(ssq_mkt[c], exports[c]),
-                FlowValue::EffectiveMarkets(c) => 1.0 / hhi(ssq_mkt[c], exports[c]),
+                FlowValue::ByExporter(c, value) => value.value(exports[c], ssq_mkt[c]),
                 FlowValue::Creation(c) => sc.creation[c],
                 FlowValue::Diversion(c) => sc.diversion[c],
             };
@@ -1210,12 +1224,7 @@ impl Plan {
                 Formula::SelfSufficiency(c) => Some((c, ByImporter::SelfSufficiency)),
                 _ => None,
             };
-            let of_exporter = match formula {
-                Formula::Exports(c) => Some((c, ByExporter::Exports)),
-                Formula::MarketHhi(c) => Some((c, ByExporter::Hhi)),
-                Formula::EffectiveMarkets(c) => Some((c, ByExporter::Effective)),
-                _ => None,
-            };
+            let of_exporter = ByExporter::of(formula);
             if let Some((c, value)) = of_importer {
                 kernel.by_importer.push((slot, c / w, value));
                 continue;
@@ -1248,13 +1257,15 @@ impl Plan {
             .iter()
             .enumerate()
             .map(|(slot, &k)| {
-                let value = match self.formulas[k] {
+                let formula = self.formulas[k];
+                let value = match formula {
                     Formula::Entry(e) => FlowValue::Entry(e),
                     Formula::Pair(p) => FlowValue::Pair(p),
-                    Formula::Exports(c) if by_exporter(c) => FlowValue::Exports(c),
-                    Formula::MarketHhi(c) if by_exporter(c) => FlowValue::MarketHhi(c),
-                    Formula::EffectiveMarkets(c) if by_exporter(c) => {
-                        FlowValue::EffectiveMarkets(c)
+                    _ if let Some((c, value)) = ByExporter::of(formula) => {
+                        if !by_exporter(c) {
+                            return None;
+                        }
+                        FlowValue::ByExporter(c, value)
                     }
                     Formula::Creation(c) => FlowValue::Creation(c),
                     Formula::Diversion(c) => FlowValue::Diversion(c),

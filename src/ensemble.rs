@@ -29,8 +29,9 @@ use crate::metrics::{
     FlowScratch, MarketValue, OneMarket, PairKernel, PairScratch, Plan, Scratch, SectorSel,
     SeriesKey,
 };
-use crate::model::pe::MarketYear;
-use crate::model::{Draw, Model, ModelError};
+use crate::model::pe::{MarketYear, PeYear, YearOut};
+use crate::model::{Draw, Model, ModelError, YearState};
+use crate::scenario::EngineKind;
 
 /// The statistics reported for each series and year, in CSV order.
 pub const STATS: [&str; 6] = ["mean", "p5", "p25", "p50", "p75", "p95"];
@@ -295,6 +296,10 @@ struct Shortcuts {
     /// Whether series that follow from other held series are derived from them rather
     /// than held ([`Derivation`]).
     derive: bool,
+    /// Whether, in the PE engine, the derivation's series and the other series of one
+    /// market are summarised a year at a time from every run's demand levels and events
+    /// ([`Derivation::summarise_by_year`]) rather than from runs simulated in full.
+    by_year: bool,
 }
 
 impl Shortcuts {
@@ -303,6 +308,7 @@ impl Shortcuts {
         by_level: true,
         by_market: true,
         derive: true,
+        by_year: true,
     };
 }
 
@@ -377,7 +383,19 @@ fn summarise_with(
     let levels = level_groups(&level_series, runs, t_count, budget);
     let market_chunks = chunk_count(market_series.len(), runs, later, budget);
     let run_chunks = chunk_count(by_run.len(), runs, later, budget);
-    let passes = levels.len() + market_chunks + if planned.is_some() { 2 } else { run_chunks };
+    // In the PE engine, every run's events and demand levels are recorded once, when they
+    // fit beside a year's values, for the derivation planned and the other series of one
+    // market to be summarised a year at a time, and for the levels to be read from.
+    let record = planned.as_ref().is_some_and(|d| {
+        shortcuts.by_year
+            && later > 0
+            && model.engine == EngineKind::Pe
+            && Recorded::bytes(model, runs) + d.year_len(market_series.len(), runs) * 8 <= budget
+    });
+    let passes = levels.len()
+        + usize::from(record)
+        + market_chunks
+        + if planned.is_some() { 2 } else { run_chunks };
     let counter = Counter::new(progress, (passes * runs * unit) as u64);
     counter.weigh(unit as u64);
     // One buffer for every pass, as large as the largest from the start: each pass
@@ -395,13 +413,56 @@ fn summarise_with(
     .max()
     .unwrap_or(0);
     let mut buffer = vec![0.0; held_len(widest, runs)];
+    let recorded = if record {
+        Some(Recorded::record(model, options, &counter)?)
+    } else {
+        None
+    };
+    // What the levels of `summarise_by_level` may take beside the recorded ones.
+    let level_options = Options {
+        memory_budget: budget.saturating_sub(
+            recorded
+                .as_ref()
+                .map_or(0, |_| Recorded::bytes(model, runs)),
+        ),
+        ..options.clone()
+    };
     if !by_level.is_empty() {
-        match summarise_by_level(model, plan, &level_series, options, &counter, &mut buffer)? {
+        match summarise_by_level(
+            model,
+            plan,
+            &level_series,
+            &level_options,
+            recorded.as_ref(),
+            &counter,
+            &mut buffer,
+        )? {
             Some(cells) => place(&mut stats, &by_level, &cells, t_count),
             None => by_run.extend(by_level),
         }
     }
-    if !by_market.is_empty() && later > 0 {
+    by_run.sort_unstable();
+    // In the PE engine, the derivation planned and the other series of one market come
+    // a year at a time from every run's recorded events and demand levels.
+    let mut by_year = false;
+    if let (Some(d), Some(recorded)) = (planned.as_ref(), recorded.as_ref())
+        && by_run == planned_for
+    {
+        let cells = d.summarise_by_year(
+            model,
+            plan,
+            &market_series,
+            recorded,
+            options,
+            &counter,
+            &mut buffer,
+            &mut stats,
+        )?;
+        place(&mut stats, &by_market, &cells, t_count);
+        by_year = true;
+    }
+    drop(recorded);
+    if !by_year && !by_market.is_empty() && later > 0 {
         match summarise_by_market(model, plan, &market_series, options, &counter, &mut buffer)? {
             Some(cells) => place(&mut stats, &by_market, &cells, t_count),
             None => by_run.append(&mut by_market),
@@ -420,7 +481,7 @@ fn summarise_with(
             stats[k][c * t_count] = s;
         }
     }
-    if by_run.is_empty() || later == 0 {
+    if by_year || by_run.is_empty() || later == 0 {
         counter.finish();
         return Ok(stats);
     }
@@ -654,11 +715,7 @@ impl Derivation {
         let runs = options.runs as usize;
         let t_count = model.scenario.year_count();
         let s_count = self.held.len();
-        // Where the reciprocal of each held series goes in `selected`, if any.
-        let mut reciprocal_at = vec![None; s_count];
-        for &(c, p) in &self.reciprocal {
-            reciprocal_at[p] = Some(c);
-        }
+        let reciprocal_at = self.reciprocal_at();
         let summarise = |cell: usize, column: &mut Column| {
             if reciprocal_at[cell % s_count].is_some() {
                 let (own, reciprocal) = column.summary_and_reciprocal();
@@ -671,19 +728,9 @@ impl Derivation {
             model, plan, &self.held, options, counter, buffer, &summarise,
         )?;
         counter.weigh(1);
-        for p in 0..s_count {
-            for t in 1..t_count {
-                let (own, reciprocal) = &cells[(t - 1) * s_count + p];
-                let targets = [
-                    self.selected_at[p].map(|c| (c, own)),
-                    reciprocal_at[p].zip(reciprocal.as_ref()),
-                ];
-                for (c, summary) in targets.into_iter().flatten() {
-                    for (k, &v) in summary.iter().enumerate() {
-                        stats[k][c * t_count + t] = v;
-                    }
-                }
-            }
+        for t in 1..t_count {
+            let year = &cells[(t - 1) * s_count..t * s_count];
+            self.place_held(year, &reciprocal_at, t, t_count, stats);
         }
         if self.from_pairs.is_empty() {
             return Ok(());
@@ -729,6 +776,253 @@ impl Derivation {
             }
         }
         Ok(())
+    }
+}
+
+impl Derivation {
+    /// Where the reciprocal of each held series goes in `selected`, if any.
+    fn reciprocal_at(&self) -> Vec<Option<usize>> {
+        let mut reciprocal_at = vec![None; self.held.len()];
+        for &(c, p) in &self.reciprocal {
+            reciprocal_at[p] = Some(c);
+        }
+        reciprocal_at
+    }
+
+    /// Puts the summaries of the held series in year `t`, `cells[p]` for the p-th (with
+    /// its reciprocal's, if any), into `stats`.
+    fn place_held(
+        &self,
+        cells: &[([f64; 6], Option<[f64; 6]>)],
+        reciprocal_at: &[Option<usize>],
+        t: usize,
+        t_count: usize,
+        stats: &mut [Vec<f64>; 6],
+    ) {
+        for (p, (own, reciprocal)) in cells.iter().enumerate() {
+            let targets = [
+                self.selected_at[p].map(|c| (c, own)),
+                reciprocal_at[p].zip(reciprocal.as_ref()),
+            ];
+            for (c, summary) in targets.into_iter().flatten() {
+                for (k, &v) in summary.iter().enumerate() {
+                    stats[k][c * t_count + t] = v;
+                }
+            }
+        }
+    }
+
+    /// How many values [`Derivation::summarise_by_year`] holds for `market` series of
+    /// one market over `runs` runs.
+    fn year_len(&self, market: usize, runs: usize) -> usize {
+        held_len(self.held.len() + self.from_pairs.len() + market, runs)
+    }
+
+    /// The derivation's series and the series of one market `market` in the PE engine,
+    /// summarised a year at a time from the runs' `recorded` events and demand levels:
+    /// for each year after the base year, every run's flows that year follow from those
+    /// alone, with the arithmetic of a simulated run ([`Model::pe_year`]), and give the
+    /// held series, the series derived from them and `market`'s values, which are
+    /// summarised before the next year. Puts the derivation's summaries into `stats` and
+    /// returns `market`'s, `[i * years + t]` (the base year's left NaN).
+    #[allow(clippy::too_many_arguments)]
+    fn summarise_by_year(
+        &self,
+        model: &Model,
+        plan: &Plan,
+        market: &[OneMarket],
+        recorded: &Recorded,
+        options: &Options,
+        counter: &Counter<'_>,
+        buffer: &mut Vec<f64>,
+        stats: &mut [Vec<f64>; 6],
+    ) -> Result<Vec<[f64; 6]>, EnsembleError> {
+        let runs = options.runs as usize;
+        let years: Vec<i32> = model.scenario.years().collect();
+        let t_count = years.len();
+        let later = t_count - 1;
+        let (s_count, derived) = (self.held.len(), self.from_pairs.len());
+        let width = s_count + derived + market.len();
+        counter.weigh(2);
+        counter.remaining((2 * later * runs) as u64);
+        let evaluation = plan
+            .flow_kernel(model, &self.held)
+            .ok_or_else(|| plan.wanted(&self.held));
+        let reciprocal_at = self.reciprocal_at();
+        let mut out = vec![[f64::NAN; 6]; market.len() * t_count];
+        for t in 1..t_count {
+            let year = years[t];
+            let init = || YearScratch::new(model, plan, evaluation.is_err());
+            let fill = |sc: &mut YearScratch, r: usize, row: &mut [f64]| {
+                let mut year_out = YearOut {
+                    flows: &mut sc.flows,
+                    creation: &mut sc.creation,
+                    diversion: &mut sc.diversion,
+                };
+                let (draw, level) = (&recorded.draws[r], recorded.levels(r, t));
+                model.pe_year(year, draw, level, &mut sc.key, &mut year_out)?;
+                let state = YearState {
+                    year,
+                    t,
+                    flows: &sc.flows,
+                    pe: Some(PeYear {
+                        creation: &sc.creation,
+                        diversion: &sc.diversion,
+                    }),
+                    ge: None,
+                };
+                let (held, rest) = row.split_at_mut(s_count);
+                match &evaluation {
+                    Ok(kernel) => kernel.evaluate(&state, &mut sc.flow_scratch, held),
+                    Err(wanted) => {
+                        plan.evaluate_wanted(
+                            model,
+                            &state,
+                            &mut sc.scratch,
+                            &mut sc.values,
+                            wanted,
+                        );
+                        for (slot, &k) in held.iter_mut().zip(&self.held) {
+                            *slot = sc.values[k];
+                        }
+                    }
+                }
+                let (from_pairs, of_market) = rest.split_at_mut(derived);
+                if derived > 0 {
+                    for (slot, &p) in sc.pairs.iter_mut().zip(&self.pair_at) {
+                        *slot = held[p];
+                    }
+                    self.kernel
+                        .evaluate(&sc.pairs, &mut sc.pair_scratch, from_pairs);
+                }
+                for (slot, one) in of_market.iter_mut().zip(market) {
+                    let m = one.market;
+                    *slot =
+                        plan.level_value(model, *one, &sc.flows, sc.creation[m], sc.diversion[m]);
+                }
+                Ok(())
+            };
+            let summarise = |cell: usize, column: &mut Column| {
+                if cell < s_count && reciprocal_at[cell].is_some() {
+                    let (own, reciprocal) = column.summary_and_reciprocal();
+                    (own, Some(reciprocal))
+                } else {
+                    (column.summary(), None)
+                }
+            };
+            let cells = summarise_cells(width, runs, buffer, &init, &fill, &summarise, counter)?;
+            self.place_held(&cells[..s_count], &reciprocal_at, t, t_count, stats);
+            for (&(_, c), (summary, _)) in self.from_pairs.iter().zip(&cells[s_count..]) {
+                for (k, &v) in summary.iter().enumerate() {
+                    stats[k][c * t_count + t] = v;
+                }
+            }
+            for (i, (summary, _)) in cells[s_count + derived..].iter().enumerate() {
+                out[i * t_count + t] = *summary;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Every run's events and its demand level in every market and year after the base
+/// year, in the PE engine: all that a run's flows in a year follow from
+/// ([`Model::pe_year`]).
+struct Recorded {
+    /// Each run's draw without its demand noise.
+    draws: Vec<Draw>,
+    /// Run r's level of market m in year t ≥ 1 is at `r * stride + (t - 1) * markets + m`.
+    levels: Vec<f64>,
+    markets: usize,
+    stride: usize,
+}
+
+impl Recorded {
+    /// The memory [`Recorded::record`] takes for `runs` runs of `model`.
+    fn bytes(model: &Model, runs: usize) -> usize {
+        let later = model.scenario.year_count().saturating_sub(1);
+        let stride = later * model.structure.markets.len();
+        runs * (stride * 8 + model.events.list.len() * 5 + 64)
+    }
+
+    /// Draws every run of the ensemble and keeps its events and demand levels.
+    fn record(
+        model: &Model,
+        options: &Options,
+        counter: &Counter<'_>,
+    ) -> Result<Recorded, EnsembleError> {
+        let (runs, t_count) = (options.runs as usize, model.scenario.year_count());
+        let markets = model.structure.markets.len();
+        let stride = (t_count - 1) * markets;
+        let mut levels = vec![0.0; runs * stride];
+        let draws = levels
+            .par_chunks_mut(stride.max(1))
+            .enumerate()
+            .map_init(
+                || vec![0.0; t_count * markets],
+                |all, (r, slot)| -> Result<Draw, EnsembleError> {
+                    if counter.cancelled() {
+                        return Err(EnsembleError::Cancelled);
+                    }
+                    let mut draw =
+                        Draw::monte_carlo(&model.scenario, &model.events, options.seed, r as u64);
+                    model.demand_levels(&draw, all);
+                    slot.copy_from_slice(&all[markets..]);
+                    // The events are all that a year's costs read.
+                    draw.noise = Vec::new();
+                    counter.tick();
+                    Ok(draw)
+                },
+            )
+            .collect::<Result<Vec<Draw>, EnsembleError>>()?;
+        Ok(Recorded {
+            draws,
+            levels,
+            markets,
+            stride,
+        })
+    }
+
+    /// Run `r`'s level of every market in year `t` (1 or later).
+    fn levels(&self, r: usize, t: usize) -> &[f64] {
+        &self.levels[r * self.stride + (t - 1) * self.markets..][..self.markets]
+    }
+}
+
+/// What a thread of [`Derivation::summarise_by_year`] works in: one run's year.
+struct YearScratch {
+    flows: Vec<f64>,
+    creation: Vec<f64>,
+    diversion: Vec<f64>,
+    /// The year's event strengths.
+    key: Vec<u64>,
+    flow_scratch: FlowScratch,
+    pair_scratch: PairScratch,
+    /// The pair totals, as the pair kernel takes them.
+    pairs: Vec<f64>,
+    /// For held series that no flow kernel evaluates: the plan's evaluation.
+    scratch: Scratch,
+    values: Vec<f64>,
+}
+
+impl YearScratch {
+    fn new(model: &Model, plan: &Plan, wanted: bool) -> Self {
+        let m_count = model.structure.markets.len();
+        YearScratch {
+            flows: vec![0.0; model.structure.entries.len()],
+            creation: vec![0.0; m_count],
+            diversion: vec![0.0; m_count],
+            key: Vec::new(),
+            flow_scratch: FlowScratch::default(),
+            pair_scratch: PairScratch::default(),
+            pairs: vec![0.0; plan.pair_series().len()],
+            scratch: Scratch::default(),
+            values: if wanted {
+                vec![0.0; plan.keys.len()]
+            } else {
+                Vec::new()
+            },
+        }
     }
 }
 
@@ -952,6 +1246,7 @@ fn summarise_by_level(
     plan: &Plan,
     series: &[OneMarket],
     options: &Options,
+    recorded: Option<&Recorded>,
     counter: &Counter<'_>,
     buffer: &mut Vec<f64>,
 ) -> Result<Option<Vec<[f64; 6]>>, EnsembleError> {
@@ -972,6 +1267,15 @@ fn summarise_by_level(
         // A cell is one market of the group in one year: cell = p * years + t.
         let init = || vec![0.0; t_count * market_count];
         let fill = |all: &mut Vec<f64>, r: usize, row: &mut [f64]| {
+            if let Some(recorded) = recorded {
+                for (p, &m) in part.iter().enumerate() {
+                    row[p * t_count] = 1.0;
+                    for t in 1..t_count {
+                        row[p * t_count + t] = recorded.levels(r, t)[m];
+                    }
+                }
+                return Ok(());
+            }
             let draw = Draw::monte_carlo(&model.scenario, &model.events, options.seed, r as u64);
             model.demand_levels(&draw, all);
             for (p, &m) in part.iter().enumerate() {
@@ -1855,7 +2159,43 @@ mod tests {
         by_level: false,
         by_market: false,
         derive: false,
+        by_year: false,
     };
+
+    #[test]
+    fn summaries_a_year_at_a_time_are_those_of_runs_simulated_in_full() {
+        let (model, plan) = flagship();
+        let selected: Vec<usize> = (0..plan.keys.len()).collect();
+        let options = Options {
+            runs: 203,
+            seed: 5,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            only: None,
+        };
+        let by_year = summarise_with(&model, &plan, &selected, &options, &Silent, Shortcuts::ALL)
+            .expect("runs");
+        let in_full = Shortcuts {
+            by_year: false,
+            ..Shortcuts::ALL
+        };
+        let simulated =
+            summarise_with(&model, &plan, &selected, &options, &Silent, in_full).expect("runs");
+        let years = model.scenario.year_count();
+        let mut compared = 0;
+        for k in 0..6 {
+            for (cell, (a, b)) in by_year[k].iter().zip(&simulated[k]).enumerate() {
+                assert_eq!(
+                    a.to_bits(),
+                    b.to_bits(),
+                    "{:?} year {} stat {k}",
+                    plan.keys[cell / years],
+                    cell % years
+                );
+                compared += usize::from(!a.is_nan());
+            }
+        }
+        assert!(compared > 6 * 2000 * (years - 1), "{compared}");
+    }
 
     #[test]
     fn every_way_together_gives_the_summaries_of_every_run_bit_for_bit() {
@@ -2301,9 +2641,17 @@ mod tests {
         let (options, series, by_run) = one_market_case(&model, &plan, &selected, 5);
         let counter = Counter::new(&Silent, 0);
         let mut buffer = Vec::new();
-        let by_level = summarise_by_level(&model, &plan, &series, &options, &counter, &mut buffer)
-            .expect("runs")
-            .expect("finite values");
+        let by_level = summarise_by_level(
+            &model,
+            &plan,
+            &series,
+            &options,
+            None,
+            &counter,
+            &mut buffer,
+        )
+        .expect("runs")
+        .expect("finite values");
         let years = model.scenario.year_count();
         let mut varying = 0;
         for (cell, summary) in by_level.iter().enumerate() {
@@ -2320,9 +2668,10 @@ mod tests {
             memory_budget: 301 * years * 8,
             ..options
         };
-        let grouped = summarise_by_level(&model, &plan, &series, &small, &counter, &mut buffer)
-            .expect("runs")
-            .expect("finite values");
+        let grouped =
+            summarise_by_level(&model, &plan, &series, &small, None, &counter, &mut buffer)
+                .expect("runs")
+                .expect("finite values");
         assert_eq!(grouped, by_level);
     }
 }

@@ -292,6 +292,21 @@ impl Model {
         pe::noise_free_flows(self, t, costs.as_deref(), flows);
     }
 
+    /// PE outputs of year `year` (after the base year) of a run under `draw` (its events;
+    /// the demand noise is not read) whose demand levels that year are `levels`, per
+    /// market, as [`Model::demand_levels`] gives them: the run's flows, creation and
+    /// diversion that year, bit for bit, or the error the run would fail with.
+    pub(crate) fn pe_year(
+        &self,
+        year: i32,
+        draw: &Draw,
+        levels: &[f64],
+        state: &mut Vec<u64>,
+        out: &mut pe::YearOut<'_>,
+    ) -> Result<(), ModelError> {
+        pe::year_flows(self, year, draw, levels, state, out)
+    }
+
     /// Whether no enabled event covers any entry of market `m`, so that in PE its flows
     /// are w0 · L in every run and year, a function of its demand level alone.
     pub(crate) fn market_untouched(&self, m: usize) -> bool {

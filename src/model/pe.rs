@@ -48,21 +48,23 @@ pub fn simulate(
         if stop() {
             return Err(ModelError::Stopped);
         }
-        // The base year is the data: no trade-cost effect at all.
-        let costs = if t > 0 {
-            model.event_state(year, draw, &mut state);
-            Some(model.pe_costs.get(model, year, draw, &state))
-        } else {
-            None
-        };
-        for m in 0..st.markets.len() {
-            if t > 0 {
-                level[m] = demand[m].next(level[m], draw, t);
+        if t == 0 {
+            // The base year is the data: no trade-cost effect at all.
+            for m in 0..st.markets.len() {
+                (creation[m], diversion[m]) = market_flows(model, m, None, level[m], &mut flows);
             }
-            (creation[m], diversion[m]) =
-                market_flows(model, m, costs.as_deref(), level[m], &mut flows);
+            check_range(model, year, &flows, &creation, &diversion)?;
+        } else {
+            for (m, demand) in demand.iter().enumerate() {
+                level[m] = demand.next(level[m], draw, t);
+            }
+            let mut year_out = YearOut {
+                flows: &mut flows,
+                creation: &mut creation,
+                diversion: &mut diversion,
+            };
+            year_flows(model, year, draw, &level, &mut state, &mut year_out)?;
         }
-        check_range(model, year, &flows, &creation, &diversion)?;
         sink(&YearState {
             year,
             t,
@@ -75,6 +77,34 @@ pub fn simulate(
         });
     }
     Ok(())
+}
+
+/// Where [`year_flows`] writes a year's outputs: flows per entry, creation and diversion
+/// per market.
+pub(crate) struct YearOut<'a> {
+    pub flows: &'a mut [f64],
+    pub creation: &'a mut [f64],
+    pub diversion: &'a mut [f64],
+}
+
+/// The outputs of year `year` (after the base year) of a run under `draw` whose demand
+/// levels that year are `levels` (per market): the one step [`simulate`] takes for such a
+/// year, so the same bits. `state` is scratch for the year's event strengths.
+pub(super) fn year_flows(
+    model: &Model,
+    year: i32,
+    draw: &Draw,
+    levels: &[f64],
+    state: &mut Vec<u64>,
+    out: &mut YearOut<'_>,
+) -> Result<(), ModelError> {
+    model.event_state(year, draw, state);
+    let costs = model.pe_costs.get(model, year, draw, state);
+    for (m, &level) in levels.iter().enumerate() {
+        (out.creation[m], out.diversion[m]) =
+            market_flows(model, m, Some(&costs), level, out.flows);
+    }
+    check_range(model, year, out.flows, out.creation, out.diversion)
 }
 
 /// One market's outputs in one year of a run, from [`simulate_markets`].

@@ -29,7 +29,9 @@ use crate::metrics::{
     FlowScratch, MarketValue, OneMarket, PairKernel, PairScratch, Plan, Scratch, SectorSel,
     SeriesKey,
 };
-use crate::model::pe::{MarketYear, PeYear, YearOut};
+use std::collections::HashMap;
+
+use crate::model::pe::{MarketYear, PeYear, YearCosts, YearOut};
 use crate::model::{Draw, Model, ModelError, YearState};
 use crate::scenario::EngineKind;
 
@@ -300,6 +302,9 @@ struct Shortcuts {
     /// market are summarised a year at a time from every run's demand levels and events
     /// ([`Derivation::summarise_by_year`]) rather than from runs simulated in full.
     by_year: bool,
+    /// The most one year's distinct trade costs may take when summarised a year at a
+    /// time ([`Recorded::costs`]); beyond it each run computes its own.
+    cost_bytes: usize,
 }
 
 impl Shortcuts {
@@ -309,6 +314,7 @@ impl Shortcuts {
         by_market: true,
         derive: true,
         by_year: true,
+        cost_bytes: MAX_COST_BYTES,
     };
 }
 
@@ -453,6 +459,7 @@ fn summarise_with(
             plan,
             &market_series,
             recorded,
+            shortcuts.cost_bytes,
             options,
             &counter,
             &mut buffer,
@@ -832,6 +839,7 @@ impl Derivation {
         plan: &Plan,
         market: &[OneMarket],
         recorded: &Recorded,
+        cost_bytes: usize,
         options: &Options,
         counter: &Counter<'_>,
         buffer: &mut Vec<f64>,
@@ -852,6 +860,7 @@ impl Derivation {
         let mut out = vec![[f64::NAN; 6]; market.len() * t_count];
         for t in 1..t_count {
             let year = years[t];
+            let costs = recorded.costs(model, year, cost_bytes);
             let init = || YearScratch::new(model, plan, evaluation.is_err());
             let fill = |sc: &mut YearScratch, r: usize, row: &mut [f64]| {
                 let mut year_out = YearOut {
@@ -859,8 +868,17 @@ impl Derivation {
                     creation: &mut sc.creation,
                     diversion: &mut sc.diversion,
                 };
-                let (draw, level) = (&recorded.draws[r], recorded.levels(r, t));
-                model.pe_year(year, draw, level, &mut sc.key, &mut year_out)?;
+                let level = recorded.levels(r, t);
+                match &costs {
+                    Some((costs, cost_of)) => {
+                        let costs = &costs[cost_of[r] as usize];
+                        model.pe_year_under(year, costs, level, &mut year_out)?;
+                    }
+                    None => {
+                        let draw = &recorded.draws[r];
+                        model.pe_year(year, draw, level, &mut sc.key, &mut year_out)?;
+                    }
+                }
                 let state = YearState {
                     year,
                     t,
@@ -983,6 +1001,37 @@ impl Recorded {
         })
     }
 
+    /// The distinct trade costs of year `year` over the runs, and which each run has (the
+    /// runs with the same event strengths share them); `None` when they would take more
+    /// than `most_bytes`, for each run to compute its own.
+    fn costs(
+        &self,
+        model: &Model,
+        year: i32,
+        most_bytes: usize,
+    ) -> Option<(Vec<YearCosts>, Vec<u32>)> {
+        let mut index: HashMap<Vec<u64>, u32> = HashMap::new();
+        let (mut costs, mut state, mut bytes) = (Vec::new(), Vec::new(), 0);
+        let mut cost_of = Vec::with_capacity(self.draws.len());
+        for draw in &self.draws {
+            model.event_state(year, draw, &mut state);
+            if let Some(&i) = index.get(state.as_slice()) {
+                cost_of.push(i);
+                continue;
+            }
+            let i = u32::try_from(costs.len()).ok()?;
+            let year_costs = model.pe_year_costs(year, draw, &mut state);
+            bytes += year_costs.bytes() + state.len() * 8 + 64;
+            if bytes > most_bytes {
+                return None;
+            }
+            costs.push(year_costs);
+            index.insert(state.clone(), i);
+            cost_of.push(i);
+        }
+        Some((costs, cost_of))
+    }
+
     /// Run `r`'s level of every market in year `t` (1 or later).
     fn levels(&self, r: usize, t: usize) -> &[f64] {
         &self.levels[r * self.stride + (t - 1) * self.markets..][..self.markets]
@@ -1100,6 +1149,10 @@ fn base_year_values(
 /// ([`summarise_by_state`]). A fixed amount, not the caller's budget, so that which way a
 /// series is summarised never depends on the budget.
 const MAX_TALLY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most the distinct trade costs of one year may take when series are summarised a
+/// year at a time ([`Recorded::costs`]).
+const MAX_COST_BYTES: usize = 64 * 1024 * 1024;
 
 /// Per year: the runs with each distinct event strengths, and the first of them.
 type Tally = Vec<std::collections::HashMap<Vec<u64>, (u64, u64)>>;
@@ -2160,6 +2213,7 @@ mod tests {
         by_market: false,
         derive: false,
         by_year: false,
+        cost_bytes: 0,
     };
 
     #[test]
@@ -2180,6 +2234,13 @@ mod tests {
         };
         let simulated =
             summarise_with(&model, &plan, &selected, &options, &Silent, in_full).expect("runs");
+        // Each run computing its own trade costs, as when the distinct ones do not fit.
+        let own_costs = Shortcuts {
+            cost_bytes: 0,
+            ..Shortcuts::ALL
+        };
+        let each_run =
+            summarise_with(&model, &plan, &selected, &options, &Silent, own_costs).expect("runs");
         let years = model.scenario.year_count();
         let mut compared = 0;
         for k in 0..6 {
@@ -2191,6 +2252,7 @@ mod tests {
                     plan.keys[cell / years],
                     cell % years
                 );
+                assert_eq!(a.to_bits(), each_run[k][cell].to_bits());
                 compared += usize::from(!a.is_nan());
             }
         }

@@ -307,6 +307,30 @@ impl Model {
         pe::year_flows(self, year, draw, levels, state, out)
     }
 
+    /// The PE trade costs of year `year` (after the base year) under `draw`: the same for
+    /// every draw with the same event strengths that year ([`Model::event_state`]), which
+    /// `state` is scratch for.
+    pub(crate) fn pe_year_costs(
+        &self,
+        year: i32,
+        draw: &Draw,
+        state: &mut Vec<u64>,
+    ) -> pe::YearCosts {
+        pe::year_costs(self, year, draw, state)
+    }
+
+    /// [`Model::pe_year`] of a run whose trade costs that year are `costs`
+    /// ([`Model::pe_year_costs`] under its draw).
+    pub(crate) fn pe_year_under(
+        &self,
+        year: i32,
+        costs: &pe::YearCosts,
+        levels: &[f64],
+        out: &mut pe::YearOut<'_>,
+    ) -> Result<(), ModelError> {
+        pe::year_flows_under(self, year, costs, levels, out)
+    }
+
     /// Whether no enabled event covers any entry of market `m`, so that in PE its flows
     /// are w0 · L in every run and year, a function of its demand level alone.
     pub(crate) fn market_untouched(&self, m: usize) -> bool {

@@ -98,13 +98,41 @@ pub(super) fn year_flows(
     state: &mut Vec<u64>,
     out: &mut YearOut<'_>,
 ) -> Result<(), ModelError> {
+    let costs = year_costs(model, year, draw, state);
+    year_flows_under(model, year, &costs, levels, out)
+}
+
+/// The trade costs of year `year` under `draw`, which every run with the same event
+/// strengths that year shares. `state` is scratch for those strengths.
+pub(super) fn year_costs(model: &Model, year: i32, draw: &Draw, state: &mut Vec<u64>) -> YearCosts {
     model.event_state(year, draw, state);
-    let costs = model.pe_costs.get(model, year, draw, state);
+    YearCosts(model.pe_costs.get(model, year, draw, state))
+}
+
+/// [`year_flows`] under the year's `costs` ([`year_costs`]).
+pub(super) fn year_flows_under(
+    model: &Model,
+    year: i32,
+    costs: &YearCosts,
+    levels: &[f64],
+    out: &mut YearOut<'_>,
+) -> Result<(), ModelError> {
     for (m, &level) in levels.iter().enumerate() {
         (out.creation[m], out.diversion[m]) =
-            market_flows(model, m, Some(&costs), level, out.flows);
+            market_flows(model, m, Some(&costs.0), level, out.flows);
     }
     check_range(model, year, out.flows, out.creation, out.diversion)
+}
+
+/// What one year's trade costs do to every market, for runs with the same event
+/// strengths that year ([`Model::pe_year_costs`]).
+pub(crate) struct YearCosts(Arc<CostEffect>);
+
+impl YearCosts {
+    /// The memory these costs hold.
+    pub(crate) fn bytes(&self) -> usize {
+        self.0.bytes()
+    }
 }
 
 /// One market's outputs in one year of a run, from [`simulate_markets`].

@@ -1241,16 +1241,21 @@ fn summarise_by_state(
     let threads = rayon::current_num_threads().max(1);
     let group = (options.memory_budget / 16 / widest / threads).clamp(1, series.len().max(1));
     let mut out = vec![[f64::NAN; 6]; series.len() * t_count];
+    // The years with the most distinct strengths first, each a task of its own, so that
+    // the threads finish together.
+    let mut by_size: Vec<usize> = (0..t_count).collect();
+    by_size.sort_by_key(|&t| std::cmp::Reverse(tally[t].len()));
     for (g, part) in series.chunks(group).enumerate() {
         let wanted = plan.wanted(part);
-        let per_year: Vec<Vec<[f64; 6]>> = (0..t_count)
-            .into_par_iter()
+        let per_year: Vec<(usize, Vec<[f64; 6]>)> = by_size
+            .par_iter()
+            .with_max_len(1)
             .map_init(
                 || {
                     let flows = vec![0.0; model.structure.entries.len()];
                     (Scratch::default(), vec![f64::NAN; plan.keys.len()], flows)
                 },
-                |(scratch, year_values, flows), t| {
+                |(scratch, year_values, flows), &t| {
                     let mut states: Vec<(&Vec<u64>, &(u64, u64))> = if t == 0 {
                         base.iter().map(|(k, v)| (k, v)).collect()
                     } else {
@@ -1273,11 +1278,11 @@ fn summarise_by_state(
                             held.push((year_values[k], count));
                         }
                     }
-                    values.iter_mut().map(weighted_summary).collect()
+                    (t, values.iter_mut().map(weighted_summary).collect())
                 },
             )
             .collect();
-        for (t, summaries) in per_year.into_iter().enumerate() {
+        for (t, summaries) in per_year {
             for (c, s) in summaries.into_iter().enumerate() {
                 out[(g * group + c) * t_count + t] = s;
             }

@@ -20,6 +20,15 @@
 //! last way, series that follow run by run from other held series of the same year are
 //! derived from them instead of held ([`Derivation`]), when that lets every held series
 //! fit in one pass.
+//!
+//! In the PE engine, a run's flows in a year follow from its events and its demand
+//! levels that year alone. When they fit, every run's events and levels are recorded in
+//! one pass ([`Recorded`]); the levels of untouched markets are read from there, and the
+//! last two ways then go a year at a time: each year, every run's flows are computed from
+//! the record with the arithmetic of a simulated run, its values of those series are
+//! held, and they are summarised before the next year
+//! ([`Derivation::summarise_by_year`]). Nothing is simulated twice, and only one year's
+//! values are held.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -2164,6 +2173,16 @@ mod tests {
         crate::metrics::tests::bundled("pak-rus-mous-2024.toml")
     }
 
+    /// `runs` runs from `seed`, every series, within the default budget.
+    fn options(runs: u32, seed: u64) -> Options {
+        Options {
+            runs,
+            seed,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            only: None,
+        }
+    }
+
     #[test]
     fn series_fixed_by_events_give_the_same_summaries_from_every_run() {
         let (model, plan) = flagship();
@@ -2177,12 +2196,7 @@ mod tests {
             "{fixed} of {}",
             selected.len()
         );
-        let options = Options {
-            runs: 200,
-            seed: 11,
-            memory_budget: DEFAULT_MEMORY_BUDGET,
-            only: None,
-        };
+        let options = options(200, 11);
         let by_state = summarise_with(&model, &plan, &selected, &options, &Silent, Shortcuts::ALL)
             .expect("runs");
         // No room to count strengths: every series from every run's values.
@@ -2225,39 +2239,45 @@ mod tests {
     fn summaries_a_year_at_a_time_are_those_of_runs_simulated_in_full() {
         let (model, plan) = flagship();
         let selected: Vec<usize> = (0..plan.keys.len()).collect();
-        let options = Options {
-            runs: 203,
-            seed: 5,
-            memory_budget: DEFAULT_MEMORY_BUDGET,
-            only: None,
+        let with = |shortcuts| {
+            summarise_with(
+                &model,
+                &plan,
+                &selected,
+                &options(203, 5),
+                &Silent,
+                shortcuts,
+            )
+            .expect("runs")
         };
-        let by_year = summarise_with(&model, &plan, &selected, &options, &Silent, Shortcuts::ALL)
-            .expect("runs");
-        let in_full = Shortcuts {
+        let by_year = with(Shortcuts::ALL);
+        let simulated = with(Shortcuts {
             by_year: false,
             ..Shortcuts::ALL
-        };
-        let simulated =
-            summarise_with(&model, &plan, &selected, &options, &Silent, in_full).expect("runs");
+        });
         // Each run computing its own trade costs, as when the distinct ones do not fit.
-        let own_costs = Shortcuts {
+        let own_costs = with(Shortcuts {
             cost_bytes: 0,
             ..Shortcuts::ALL
-        };
-        let each_run =
-            summarise_with(&model, &plan, &selected, &options, &Silent, own_costs).expect("runs");
+        });
         let years = model.scenario.year_count();
         let mut compared = 0;
-        for k in 0..6 {
-            for (cell, (a, b)) in by_year[k].iter().zip(&simulated[k]).enumerate() {
+        for (k, stat) in by_year.iter().enumerate() {
+            for (cell, a) in stat.iter().enumerate() {
+                let key = plan.keys[cell / years];
+                let (b, c) = (simulated[k][cell], own_costs[k][cell]);
                 assert_eq!(
                     a.to_bits(),
                     b.to_bits(),
-                    "{:?} year {} stat {k}",
-                    plan.keys[cell / years],
+                    "{key:?} year {} stat {k}",
                     cell % years
                 );
-                assert_eq!(a.to_bits(), each_run[k][cell].to_bits());
+                assert_eq!(
+                    a.to_bits(),
+                    c.to_bits(),
+                    "{key:?} year {} stat {k}",
+                    cell % years
+                );
                 compared += usize::from(!a.is_nan());
             }
         }
@@ -2268,12 +2288,7 @@ mod tests {
     fn every_way_together_gives_the_summaries_of_every_run_bit_for_bit() {
         let (model, plan) = flagship();
         let selected: Vec<usize> = (0..plan.keys.len()).collect();
-        let options = Options {
-            runs: 301,
-            seed: 11,
-            memory_budget: DEFAULT_MEMORY_BUDGET,
-            only: None,
-        };
+        let options = options(301, 11);
         // The series no shortcut of one market or of the events takes are derived: the
         // all-sector ones from the pair totals, the effective numbers from the HHIs.
         let by_run: Vec<usize> = selected
@@ -2337,12 +2352,7 @@ mod tests {
     #[test]
     fn progress_only_moves_forward_and_ends_at_its_total() {
         let (model, plan) = flagship();
-        let options = Options {
-            runs: 200,
-            seed: 5,
-            memory_budget: DEFAULT_MEMORY_BUDGET,
-            only: None,
-        };
+        let options = options(200, 5);
         let reports = Reports(std::sync::Mutex::new(Vec::new()));
         run(&model, &plan, &options, &reports).expect("runs");
         let reports = reports.0.into_inner().expect("not poisoned");

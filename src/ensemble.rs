@@ -35,8 +35,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::metrics::{
-    FlowScratch, MarketValue, OneMarket, PairKernel, PairScratch, Plan, Scratch, SectorSel,
-    SeriesKey,
+    FlowKernel, FlowScratch, MarketValue, OneMarket, PairKernel, PairScratch, Plan, Scratch,
+    SectorSel, SeriesKey, Wanted,
 };
 use std::collections::HashMap;
 
@@ -401,11 +401,12 @@ fn summarise_with(
     // In the PE engine, every run's events and demand levels are recorded once, when they
     // fit beside a year's values, for the derivation planned and the other series of one
     // market to be summarised a year at a time, and for the levels to be read from.
+    let record_bytes = Recorded::bytes(model, runs);
     let record = planned.as_ref().is_some_and(|d| {
         shortcuts.by_year
             && later > 0
             && model.engine == EngineKind::Pe
-            && Recorded::bytes(model, runs) + d.year_len(market_series.len(), runs) * 8 <= budget
+            && record_bytes + d.year_len(market_series.len(), runs) * 8 <= budget
     });
     let passes = levels.len()
         + usize::from(record)
@@ -435,11 +436,7 @@ fn summarise_with(
     };
     // What the levels of `summarise_by_level` may take beside the recorded ones.
     let level_options = Options {
-        memory_budget: budget.saturating_sub(
-            recorded
-                .as_ref()
-                .map_or(0, |_| Recorded::bytes(model, runs)),
-        ),
+        memory_budget: budget.saturating_sub(if record { record_bytes } else { 0 }),
         ..options.clone()
     };
     if !by_level.is_empty() {
@@ -566,48 +563,28 @@ where
 {
     let runs = options.runs as usize;
     let later = model.scenario.year_count() - 1;
-    // The held series commonly need only the sums a flow kernel takes (`Ok`); others
-    // are evaluated as the plan's wanted series (`Err`).
-    let evaluation = plan
-        .flow_kernel(model, series)
-        .ok_or_else(|| plan.wanted(series));
+    let evaluation = HeldEvaluation::new(model, plan, series);
     let s_count = series.len();
     // A run's row is year-major, `row[(t - 1) * s_count + c]` from the year after the
     // base year on, so each year's values are copied in one contiguous run.
-    let init = || {
-        let year_values = match evaluation {
-            Ok(_) => Vec::new(),
-            Err(_) => vec![0.0; plan.keys.len()],
-        };
-        (Scratch::default(), FlowScratch::default(), year_values)
-    };
-    let fill = |(scratch, flow_scratch, year_values): &mut (Scratch, FlowScratch, Vec<f64>),
-                m: usize,
-                row: &mut [f64]|
-     -> Result<(), EnsembleError> {
-        let draw = Draw::monte_carlo(&model.scenario, &model.events, options.seed, m as u64);
-        let stop = || counter.cancelled();
-        let sink = &mut |state: &crate::model::YearState<'_>| {
-            if state.t == 0 {
-                return;
-            }
-            let out = &mut row[(state.t - 1) * s_count..state.t * s_count];
-            match &evaluation {
-                Ok(kernel) => kernel.evaluate(state, flow_scratch, out),
-                Err(wanted) => {
-                    plan.evaluate_wanted(model, state, scratch, year_values, wanted);
-                    for (slot, &k) in out.iter_mut().zip(series) {
-                        *slot = year_values[k];
-                    }
+    let init = || evaluation.scratch();
+    let fill =
+        |scratch: &mut HeldScratch, m: usize, row: &mut [f64]| -> Result<(), EnsembleError> {
+            let draw = Draw::monte_carlo(&model.scenario, &model.events, options.seed, m as u64);
+            let stop = || counter.cancelled();
+            let sink = &mut |state: &crate::model::YearState<'_>| {
+                if state.t == 0 {
+                    return;
                 }
+                let out = &mut row[(state.t - 1) * s_count..state.t * s_count];
+                evaluation.evaluate(model, state, scratch, out);
+            };
+            match model.simulate_until(&draw, sink, &stop) {
+                Ok(()) => Ok(()),
+                Err(ModelError::Stopped) => Err(EnsembleError::Cancelled),
+                Err(e) => Err(e.into()),
             }
         };
-        match model.simulate_until(&draw, sink, &stop) {
-            Ok(()) => Ok(()),
-            Err(ModelError::Stopped) => Err(EnsembleError::Cancelled),
-            Err(e) => Err(e.into()),
-        }
-    };
     summarise_cells(
         s_count * later,
         runs,
@@ -617,6 +594,64 @@ where
         summarise,
         counter,
     )
+}
+
+/// How held series are evaluated from a year's state: commonly by a flow kernel, which
+/// takes only the sums they need; otherwise as the plan's wanted series.
+struct HeldEvaluation<'a> {
+    plan: &'a Plan,
+    series: &'a [usize],
+    how: Result<FlowKernel, Wanted>,
+}
+
+/// Space for [`HeldEvaluation::evaluate`]; reuse across years and runs.
+struct HeldScratch {
+    flow: FlowScratch,
+    scratch: Scratch,
+    /// Every series' value, when they are evaluated as the plan's wanted series.
+    values: Vec<f64>,
+}
+
+impl<'a> HeldEvaluation<'a> {
+    /// The evaluation of `series` (indices into the plan's keys).
+    fn new(model: &Model, plan: &'a Plan, series: &'a [usize]) -> Self {
+        let how = plan
+            .flow_kernel(model, series)
+            .ok_or_else(|| plan.wanted(series));
+        HeldEvaluation { plan, series, how }
+    }
+
+    fn scratch(&self) -> HeldScratch {
+        HeldScratch {
+            flow: FlowScratch::default(),
+            scratch: Scratch::default(),
+            values: match self.how {
+                Ok(_) => Vec::new(),
+                Err(_) => vec![0.0; self.plan.keys.len()],
+            },
+        }
+    }
+
+    /// Writes the value of `series[c]` in `state`'s year into `out[c]`.
+    fn evaluate(
+        &self,
+        model: &Model,
+        state: &YearState<'_>,
+        sc: &mut HeldScratch,
+        out: &mut [f64],
+    ) {
+        match &self.how {
+            Ok(kernel) => kernel.evaluate(state, &mut sc.flow, out),
+            Err(wanted) => {
+                let values = &mut sc.values;
+                self.plan
+                    .evaluate_wanted(model, state, &mut sc.scratch, values, wanted);
+                for (slot, &k) in out.iter_mut().zip(self.series) {
+                    *slot = values[k];
+                }
+            }
+        }
+    }
 }
 
 /// Series summarised from every run's value that follow, run by run, from other such
@@ -862,15 +897,13 @@ impl Derivation {
         let width = s_count + derived + market.len();
         counter.weigh(2);
         counter.remaining((2 * later * runs) as u64);
-        let evaluation = plan
-            .flow_kernel(model, &self.held)
-            .ok_or_else(|| plan.wanted(&self.held));
+        let evaluation = HeldEvaluation::new(model, plan, &self.held);
         let reciprocal_at = self.reciprocal_at();
         let mut out = vec![[f64::NAN; 6]; market.len() * t_count];
         for t in 1..t_count {
             let year = years[t];
             let costs = recorded.costs(model, year, cost_bytes);
-            let init = || YearScratch::new(model, plan, evaluation.is_err());
+            let init = || YearScratch::new(model, plan, evaluation.scratch());
             let fill = |sc: &mut YearScratch, r: usize, row: &mut [f64]| {
                 let mut year_out = YearOut {
                     flows: &mut sc.flows,
@@ -881,11 +914,13 @@ impl Derivation {
                 match &costs {
                     Some((costs, cost_of)) => {
                         let costs = &costs[cost_of[r] as usize];
-                        model.pe_year_under(year, costs, level, &mut year_out)?;
+                        model.pe_year(year, costs, level, &mut year_out)?;
                     }
                     None => {
                         let draw = &recorded.draws[r];
-                        model.pe_year(year, draw, level, &mut sc.key, &mut year_out)?;
+                        model.event_state(year, draw, &mut sc.key);
+                        let costs = model.pe_year_costs(year, draw, &sc.key);
+                        model.pe_year(year, &costs, level, &mut year_out)?;
                     }
                 }
                 let state = YearState {
@@ -899,21 +934,7 @@ impl Derivation {
                     ge: None,
                 };
                 let (held, rest) = row.split_at_mut(s_count);
-                match &evaluation {
-                    Ok(kernel) => kernel.evaluate(&state, &mut sc.flow_scratch, held),
-                    Err(wanted) => {
-                        plan.evaluate_wanted(
-                            model,
-                            &state,
-                            &mut sc.scratch,
-                            &mut sc.values,
-                            wanted,
-                        );
-                        for (slot, &k) in held.iter_mut().zip(&self.held) {
-                            *slot = sc.values[k];
-                        }
-                    }
-                }
+                evaluation.evaluate(model, &state, &mut sc.held, held);
                 let (from_pairs, of_market) = rest.split_at_mut(derived);
                 if derived > 0 {
                     for (slot, &p) in sc.pairs.iter_mut().zip(&self.pair_at) {
@@ -1029,7 +1050,7 @@ impl Recorded {
                 continue;
             }
             let i = u32::try_from(costs.len()).ok()?;
-            let year_costs = model.pe_year_costs(year, draw, &mut state);
+            let year_costs = model.pe_year_costs(year, draw, &state);
             bytes += year_costs.bytes() + state.len() * 8 + 64;
             if bytes > most_bytes {
                 return None;
@@ -1054,32 +1075,23 @@ struct YearScratch {
     diversion: Vec<f64>,
     /// The year's event strengths.
     key: Vec<u64>,
-    flow_scratch: FlowScratch,
+    held: HeldScratch,
     pair_scratch: PairScratch,
     /// The pair totals, as the pair kernel takes them.
     pairs: Vec<f64>,
-    /// For held series that no flow kernel evaluates: the plan's evaluation.
-    scratch: Scratch,
-    values: Vec<f64>,
 }
 
 impl YearScratch {
-    fn new(model: &Model, plan: &Plan, wanted: bool) -> Self {
+    fn new(model: &Model, plan: &Plan, held: HeldScratch) -> Self {
         let m_count = model.structure.markets.len();
         YearScratch {
             flows: vec![0.0; model.structure.entries.len()],
             creation: vec![0.0; m_count],
             diversion: vec![0.0; m_count],
             key: Vec::new(),
-            flow_scratch: FlowScratch::default(),
+            held,
             pair_scratch: PairScratch::default(),
             pairs: vec![0.0; plan.pair_series().len()],
-            scratch: Scratch::default(),
-            values: if wanted {
-                vec![0.0; plan.keys.len()]
-            } else {
-                Vec::new()
-            },
         }
     }
 }

@@ -292,43 +292,26 @@ impl Model {
         pe::noise_free_flows(self, t, costs.as_deref(), flows);
     }
 
-    /// PE outputs of year `year` (after the base year) of a run under `draw` (its events;
-    /// the demand noise is not read) whose demand levels that year are `levels`, per
-    /// market, as [`Model::demand_levels`] gives them: the run's flows, creation and
-    /// diversion that year, bit for bit, or the error the run would fail with.
+    /// The PE trade costs of year `year` (after the base year) under `draw`, whose event
+    /// strengths that year are `key` ([`Model::event_state`]): the same for every draw
+    /// with those strengths.
+    pub(crate) fn pe_year_costs(&self, year: i32, draw: &Draw, key: &[u64]) -> pe::YearCosts {
+        pe::year_costs(self, year, draw, key)
+    }
+
+    /// PE outputs of year `year` (after the base year) of a run whose trade costs that
+    /// year are `costs` ([`Model::pe_year_costs`] under its draw) and whose demand levels
+    /// are `levels`, per market, as [`Model::demand_levels`] gives them: the run's flows,
+    /// creation and diversion that year, bit for bit, or the error the run would fail
+    /// with.
     pub(crate) fn pe_year(
-        &self,
-        year: i32,
-        draw: &Draw,
-        levels: &[f64],
-        state: &mut Vec<u64>,
-        out: &mut pe::YearOut<'_>,
-    ) -> Result<(), ModelError> {
-        pe::year_flows(self, year, draw, levels, state, out)
-    }
-
-    /// The PE trade costs of year `year` (after the base year) under `draw`: the same for
-    /// every draw with the same event strengths that year ([`Model::event_state`]), which
-    /// `state` is scratch for.
-    pub(crate) fn pe_year_costs(
-        &self,
-        year: i32,
-        draw: &Draw,
-        state: &mut Vec<u64>,
-    ) -> pe::YearCosts {
-        pe::year_costs(self, year, draw, state)
-    }
-
-    /// [`Model::pe_year`] of a run whose trade costs that year are `costs`
-    /// ([`Model::pe_year_costs`] under its draw).
-    pub(crate) fn pe_year_under(
         &self,
         year: i32,
         costs: &pe::YearCosts,
         levels: &[f64],
         out: &mut pe::YearOut<'_>,
     ) -> Result<(), ModelError> {
-        pe::year_flows_under(self, year, costs, levels, out)
+        pe::year_flows(self, year, Some(costs), levels, out)
     }
 
     /// Whether no enabled event covers any entry of market `m`, so that in PE its flows

@@ -48,23 +48,22 @@ pub fn simulate(
         if stop() {
             return Err(ModelError::Stopped);
         }
-        if t == 0 {
-            // The base year is the data: no trade-cost effect at all.
-            for m in 0..st.markets.len() {
-                (creation[m], diversion[m]) = market_flows(model, m, None, level[m], &mut flows);
-            }
-            check_range(model, year, &flows, &creation, &diversion)?;
-        } else {
+        // The base year is the data: no trade-cost effect at all.
+        let costs = if t > 0 {
             for (m, demand) in demand.iter().enumerate() {
                 level[m] = demand.next(level[m], draw, t);
             }
-            let mut year_out = YearOut {
-                flows: &mut flows,
-                creation: &mut creation,
-                diversion: &mut diversion,
-            };
-            year_flows(model, year, draw, &level, &mut state, &mut year_out)?;
-        }
+            model.event_state(year, draw, &mut state);
+            Some(year_costs(model, year, draw, &state))
+        } else {
+            None
+        };
+        let mut year_out = YearOut {
+            flows: &mut flows,
+            creation: &mut creation,
+            diversion: &mut diversion,
+        };
+        year_flows(model, year, costs.as_ref(), &level, &mut year_out)?;
         sink(&YearState {
             year,
             t,
@@ -87,41 +86,27 @@ pub(crate) struct YearOut<'a> {
     pub diversion: &'a mut [f64],
 }
 
-/// The outputs of year `year` (after the base year) of a run under `draw` whose demand
-/// levels that year are `levels` (per market): the one step [`simulate`] takes for such a
-/// year, so the same bits. `state` is scratch for the year's event strengths.
+/// The outputs of year `year` of a run whose demand levels that year are `levels` (per
+/// market), under the year's trade `costs` (`None` in the base year): the one step
+/// [`simulate`] takes for a year, so the same bits.
 pub(super) fn year_flows(
     model: &Model,
     year: i32,
-    draw: &Draw,
-    levels: &[f64],
-    state: &mut Vec<u64>,
-    out: &mut YearOut<'_>,
-) -> Result<(), ModelError> {
-    let costs = year_costs(model, year, draw, state);
-    year_flows_under(model, year, &costs, levels, out)
-}
-
-/// The trade costs of year `year` under `draw`, which every run with the same event
-/// strengths that year shares. `state` is scratch for those strengths.
-pub(super) fn year_costs(model: &Model, year: i32, draw: &Draw, state: &mut Vec<u64>) -> YearCosts {
-    model.event_state(year, draw, state);
-    YearCosts(model.pe_costs.get(model, year, draw, state))
-}
-
-/// [`year_flows`] under the year's `costs` ([`year_costs`]).
-pub(super) fn year_flows_under(
-    model: &Model,
-    year: i32,
-    costs: &YearCosts,
+    costs: Option<&YearCosts>,
     levels: &[f64],
     out: &mut YearOut<'_>,
 ) -> Result<(), ModelError> {
+    let costs = costs.map(|c| &*c.0);
     for (m, &level) in levels.iter().enumerate() {
-        (out.creation[m], out.diversion[m]) =
-            market_flows(model, m, Some(&costs.0), level, out.flows);
+        (out.creation[m], out.diversion[m]) = market_flows(model, m, costs, level, out.flows);
     }
     check_range(model, year, out.flows, out.creation, out.diversion)
+}
+
+/// The trade costs of year `year` under `draw`, whose event strengths that year are `key`
+/// ([`Model::event_state`]): every run with those strengths shares them.
+pub(super) fn year_costs(model: &Model, year: i32, draw: &Draw, key: &[u64]) -> YearCosts {
+    YearCosts(model.pe_costs.get(model, year, draw, key))
 }
 
 /// What one year's trade costs do to every market, for runs with the same event

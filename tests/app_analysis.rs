@@ -574,3 +574,29 @@ fn analysis_settings_are_remembered_across_sessions() {
     assert_eq!(spin_value(&fresh, "Steps"), Some(11.0));
     assert_eq!(text_of(&fresh.get_by_label("Second parameter:")), "none");
 }
+
+#[test]
+fn a_remembered_part_that_cannot_be_read_leaves_the_others_remembered() {
+    let mut storage = Memory::default();
+    {
+        let mut harness = session(None);
+        open_view(&mut harness, "Sweep");
+        set_drag_value(&mut harness, "Steps", 5.0);
+        eframe::App::save(harness.state_mut(), &mut storage);
+    }
+    // The remembered columns and pickers, as a hand edit or another version may leave
+    // them.
+    let broken: Vec<String> = storage
+        .0
+        .keys()
+        .filter(|k| k.ends_with(".columns") || k.ends_with(".pickers"))
+        .cloned()
+        .collect();
+    assert_eq!(broken.len(), 2, "{:?}", storage.0.keys());
+    for key in broken {
+        storage.0.insert(key, "(oops: [".to_owned());
+    }
+    let mut harness = session(Some(&storage));
+    open_view(&mut harness, "Sweep");
+    assert_eq!(spin_value(&harness, "Steps"), Some(5.0));
+}

@@ -1090,16 +1090,14 @@ impl eframe::App for CorridorApp {
         if self.persist {
             self.sync_columns_state();
             self.state.analysis = self.analysis.settings.to_prefs();
-            eframe::set_value(storage, STATE_KEY, &self.state);
+            self.state.save_to(storage, STATE_KEY);
         }
     }
 }
 
 /// What an earlier session saved in `storage`, or the defaults.
 fn restored_state(storage: Option<&dyn eframe::Storage>) -> State {
-    storage
-        .and_then(|s| eframe::get_value(s, STATE_KEY))
-        .unwrap_or_default()
+    storage.map_or_else(State::default, |s| State::restore_from(s, STATE_KEY))
 }
 
 fn apply_theme(ctx: &egui::Context, dark: bool) {

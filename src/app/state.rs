@@ -10,7 +10,8 @@ pub const MAX_RECENT: usize = 10;
 /// Most columns side by side.
 pub const MAX_COLUMNS: usize = 4;
 
-/// Persisted with eframe's storage; unknown or missing fields fall back to defaults.
+/// Persisted with eframe's storage, a part per field ([`State::save_to`]); unknown or
+/// missing fields, and parts that cannot be read, fall back to defaults.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct State {
@@ -82,6 +83,52 @@ pub struct SavedAxis {
     pub from: f64,
     pub to: f64,
 }
+
+/// Writes and reads each listed field of [`State`] under a storage key of its own,
+/// `<STATE_KEY>.<field>`.
+macro_rules! state_parts {
+    ($($field:ident),* $(,)?) => {
+        impl State {
+            /// Keeps the state in `storage`, each part under its own key, so that a part
+            /// that cannot be read back later (written by hand, or by a version that
+            /// stored it differently) falls back to its default alone. The whole state
+            /// under `key` itself, as earlier versions kept it, is removed.
+            pub fn save_to(&self, storage: &mut dyn eframe::Storage, key: &str) {
+                // Every field is named here, or this does not compile.
+                let State { $($field),* } = self;
+                $(eframe::set_value(storage, &format!("{key}.{}", stringify!($field)), $field);)*
+                storage.remove_string(key);
+            }
+
+            /// What [`State::save_to`] kept in `storage`: each part that is there and can
+            /// be read, else the part of the whole state under `key` (as earlier versions
+            /// kept it) if that can be read, else the part's default.
+            pub fn restore_from(storage: &dyn eframe::Storage, key: &str) -> State {
+                let mut state: State = eframe::get_value(storage, key).unwrap_or_default();
+                $(
+                    if let Some(part) = eframe::get_value(storage, &format!("{key}.{}", stringify!($field))) {
+                        state.$field = part;
+                    }
+                )*
+                state
+            }
+        }
+    };
+}
+
+state_parts!(
+    recent,
+    open,
+    selected,
+    columns,
+    dark,
+    show_library,
+    show_editor,
+    view,
+    pickers,
+    share_y,
+    analysis,
+);
 
 impl State {
     pub fn remember_recent(&mut self, path: &std::path::Path) {
@@ -403,4 +450,124 @@ pub fn default_partner(s: &Scenario, region: usize) -> Option<usize> {
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map(|(i, _)| i)
         .or_else(|| (0..s.regions.len()).find(|&i| i != region))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eframe::Storage;
+
+    const KEY: &str = "state";
+
+    /// eframe's storage in memory.
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, String>);
+
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+
+    /// A state with every field away from its default.
+    fn changed() -> State {
+        let defaults = State::default();
+        let state = State {
+            recent: vec![PathBuf::from("a.toml"), PathBuf::from("b.toml")],
+            open: vec![PathBuf::from("a.toml")],
+            selected: Some(PathBuf::from("a.toml")),
+            columns: vec![ColumnSpec {
+                path: PathBuf::from("b.toml"),
+                engine: EngineKind::Ge,
+            }],
+            dark: !defaults.dark,
+            show_library: !defaults.show_library,
+            show_editor: !defaults.show_editor,
+            view: View::Sweep,
+            pickers: Pickers {
+                region: "PAK".into(),
+                year: 2031,
+                ..Pickers::default()
+            },
+            share_y: !defaults.share_y,
+            analysis: AnalysisPrefs {
+                sweep_steps: defaults.analysis.sweep_steps + 3,
+                ..AnalysisPrefs::default()
+            },
+        };
+        let State {
+            recent,
+            open,
+            selected,
+            columns,
+            dark,
+            show_library,
+            show_editor,
+            view,
+            pickers,
+            share_y,
+            analysis,
+        } = &state;
+        assert!(recent != &defaults.recent && open != &defaults.open);
+        assert!(selected != &defaults.selected && columns != &defaults.columns);
+        assert!(dark != &defaults.dark && show_library != &defaults.show_library);
+        assert!(show_editor != &defaults.show_editor && view != &defaults.view);
+        assert!(pickers != &defaults.pickers && share_y != &defaults.share_y);
+        assert!(analysis != &defaults.analysis);
+        state
+    }
+
+    #[test]
+    fn every_part_of_the_state_comes_back_as_it_was_kept() {
+        let mut storage = Memory::default();
+        let state = changed();
+        state.save_to(&mut storage, KEY);
+        assert_eq!(State::restore_from(&storage, KEY), state);
+        assert_eq!(
+            State::restore_from(&Memory::default(), KEY),
+            State::default()
+        );
+    }
+
+    #[test]
+    fn a_part_that_cannot_be_read_falls_back_to_its_default_alone() {
+        let mut storage = Memory::default();
+        let state = changed();
+        state.save_to(&mut storage, KEY);
+        // A view that no longer exists, and columns of the wrong form.
+        storage.set_string(&format!("{KEY}.view"), "Globe".into());
+        storage.set_string(&format!("{KEY}.columns"), "(path: 3)".into());
+        let restored = State::restore_from(&storage, KEY);
+        assert_eq!(restored.view, State::default().view);
+        assert_eq!(restored.columns, State::default().columns);
+        assert_eq!(
+            State {
+                view: state.view,
+                columns: state.columns.clone(),
+                ..restored
+            },
+            state
+        );
+    }
+
+    #[test]
+    fn the_whole_state_as_earlier_versions_kept_it_is_read_then_replaced() {
+        let mut storage = Memory::default();
+        let state = changed();
+        eframe::set_value(&mut storage, KEY, &state);
+        assert_eq!(State::restore_from(&storage, KEY), state);
+        // Saved again, it is kept in parts, and the whole is gone.
+        let mut newer = state.clone();
+        newer.dark = !state.dark;
+        newer.save_to(&mut storage, KEY);
+        assert!(storage.get_string(KEY).is_none());
+        assert_eq!(State::restore_from(&storage, KEY), newer);
+    }
 }

@@ -1274,17 +1274,25 @@ fn summarise_by_state(
             .map_init(
                 || {
                     let flows = vec![0.0; model.structure.entries.len()];
-                    (Scratch::default(), vec![f64::NAN; plan.keys.len()], flows)
+                    let columns = vec![Vec::new(); SIDE_BY_SIDE];
+                    let year_values = vec![f64::NAN; plan.keys.len()];
+                    (Scratch::default(), year_values, flows, Vec::new(), columns)
                 },
-                |(scratch, year_values, flows), &t| {
+                |(scratch, year_values, flows, rows, columns), &t| {
                     let mut states: Vec<(&Vec<u64>, &(u64, u64))> = if t == 0 {
                         base.iter().map(|(k, v)| (k, v)).collect()
                     } else {
                         tally[t].iter().collect()
                     };
                     states.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                    let mut values = vec![Vec::with_capacity(states.len()); part.len()];
-                    for (key, &(count, first)) in states {
+                    // Each state's values of the part's series side by side, `[state *
+                    // width + c]`: written in one stream, then read for a few series at a
+                    // time, a cache line of each state's values at once.
+                    let width = part.len();
+                    rows.clear();
+                    rows.reserve(states.len() * width);
+                    let counts: Vec<u64> = states.iter().map(|s| s.1.0).collect();
+                    for (key, &(_, first)) in states {
                         let draw = Draw::events_of_run(&model.events, options.seed, first);
                         model.noise_free_flows(t, years[t], &draw, key, flows);
                         let state = crate::model::YearState {
@@ -1295,11 +1303,22 @@ fn summarise_by_state(
                             ge: None,
                         };
                         plan.evaluate_wanted(model, &state, scratch, year_values, &wanted);
-                        for (held, &k) in values.iter_mut().zip(part) {
-                            held.push((year_values[k], count));
-                        }
+                        rows.extend(part.iter().map(|&k| year_values[k]));
                     }
-                    (t, values.iter_mut().map(weighted_summary).collect())
+                    let mut summaries = Vec::with_capacity(width);
+                    for first in (0..width).step_by(SIDE_BY_SIDE) {
+                        let side = SIDE_BY_SIDE.min(width - first);
+                        for column in &mut columns[..side] {
+                            column.clear();
+                        }
+                        for (row, &count) in rows.chunks_exact(width).zip(&counts) {
+                            for (column, &v) in columns.iter_mut().zip(&row[first..first + side]) {
+                                column.push((v, count));
+                            }
+                        }
+                        summaries.extend(columns[..side].iter_mut().map(weighted_summary));
+                    }
+                    (t, summaries)
                 },
             )
             .collect();
@@ -1311,6 +1330,10 @@ fn summarise_by_state(
     }
     Ok(Some(out))
 }
+
+/// Series whose values over the distinct event strengths [`summarise_by_state`] gathers
+/// at once: 8 values of a state, one cache line.
+const SIDE_BY_SIDE: usize = 8;
 
 /// Summaries `[c * years + t]` of `series`: series of one market
 /// ([`Plan::of_one_market`]) that no event touches ([`Model::market_untouched`]), so its
@@ -1393,7 +1416,13 @@ fn summarise_by_level(
                 .map(|value| {
                     let one = OneMarket { market, value };
                     let v = plan.level_value(model, one, flows, creation, diversion);
-                    column.keys.iter().fold(-0.0, |sum, _| sum + v)
+                    if v == 0.0 {
+                        // Zeros added to −0 leave the first sum, −0 + v, whatever their
+                        // number (≥ 1; the column holds every run).
+                        -0.0 + v
+                    } else {
+                        column.keys.iter().fold(-0.0, |sum, _| sum + v)
+                    }
                 });
             let other_sums = [imports_sum, creation_sum, diversion_sum];
             let sums: Vec<f64> = mine[p]

@@ -7,10 +7,10 @@ mod app_common;
 
 use std::path::PathBuf;
 
-use app_common::{settle, text_of};
+use app_common::{Memory, settle, text_of};
 use corridor::analysis::sensitivity::{self, Spread, Statistic};
 use corridor::analysis::shapley;
-use corridor::app::{Action, CorridorApp};
+use corridor::app::{Action, ColumnSpec, CorridorApp, State, View};
 use corridor::ensemble::Silent;
 use corridor::metrics::{Metric, Partner, Plan, SectorSel, SeriesKey};
 use corridor::model::Model;
@@ -496,23 +496,6 @@ fn snapshot_contributions() {
     harness.snapshot("app_contributions");
 }
 
-/// eframe's storage in memory: what the app keeps between sessions.
-#[derive(Default)]
-struct Memory(std::collections::HashMap<String, String>);
-
-impl eframe::Storage for Memory {
-    fn get_string(&self, key: &str) -> Option<String> {
-        self.0.get(key).cloned()
-    }
-    fn set_string(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_owned(), value);
-    }
-    fn remove_string(&mut self, key: &str) {
-        self.0.remove(key);
-    }
-    fn flush(&mut self) {}
-}
-
 /// The app on the flagship, started with what `storage` kept (if anything).
 fn session(storage: Option<&Memory>) -> Harness<'static, CorridorApp> {
     let app = CorridorApp::new_for_test_with_storage(
@@ -599,4 +582,87 @@ fn a_remembered_part_that_cannot_be_read_leaves_the_others_remembered() {
     let mut harness = session(Some(&storage));
     open_view(&mut harness, "Sweep");
     assert_eq!(spin_value(&harness, "Steps"), Some(5.0));
+}
+
+const KEY: &str = "state";
+
+/// A state with every part away from its default: every part is kept as something else
+/// than the default's.
+fn changed_state() -> State {
+    let mut state = State::default();
+    state.recent = vec![PathBuf::from("a.toml"), PathBuf::from("b.toml")];
+    state.open = vec![PathBuf::from("a.toml")];
+    state.selected = Some(PathBuf::from("a.toml"));
+    state.columns = vec![ColumnSpec {
+        path: PathBuf::from("b.toml"),
+        engine: EngineKind::Ge,
+    }];
+    state.dark = !state.dark;
+    state.show_library = !state.show_library;
+    state.show_editor = !state.show_editor;
+    state.view = View::Sweep;
+    state.pickers.region = "PAK".into();
+    state.share_y = !state.share_y;
+    state.analysis.sweep_steps += 3;
+    let (mut kept, mut defaults) = (Memory::default(), Memory::default());
+    state.save_to(&mut kept, KEY);
+    State::default().save_to(&mut defaults, KEY);
+    assert!(kept.0.len() > 1);
+    assert_eq!(
+        kept.0.keys().collect::<std::collections::BTreeSet<_>>(),
+        defaults.0.keys().collect()
+    );
+    for (key, value) in &kept.0 {
+        assert_ne!(value, &defaults.0[key], "{key}");
+    }
+    state
+}
+
+#[test]
+fn every_part_of_the_state_comes_back_as_it_was_kept() {
+    let mut storage = Memory::default();
+    let state = changed_state();
+    state.save_to(&mut storage, KEY);
+    assert_eq!(State::restore_from(&storage, KEY), state);
+    assert_eq!(
+        State::restore_from(&Memory::default(), KEY),
+        State::default()
+    );
+}
+
+#[test]
+fn a_part_of_the_state_that_cannot_be_read_falls_back_to_its_default_alone() {
+    let mut storage = Memory::default();
+    let state = changed_state();
+    state.save_to(&mut storage, KEY);
+    // A view that no longer exists, and columns of the wrong form.
+    storage.0.insert(format!("{KEY}.view"), "Globe".into());
+    storage
+        .0
+        .insert(format!("{KEY}.columns"), "(path: 3)".into());
+    let restored = State::restore_from(&storage, KEY);
+    assert_eq!(restored.view, State::default().view);
+    assert_eq!(restored.columns, State::default().columns);
+    assert_eq!(
+        State {
+            view: state.view,
+            columns: state.columns.clone(),
+            ..restored
+        },
+        state
+    );
+}
+
+#[test]
+fn the_whole_state_as_earlier_versions_kept_it_is_read_then_replaced() {
+    let mut storage = Memory::default();
+    let state = changed_state();
+    eframe::set_value(&mut storage, KEY, &state);
+    assert_eq!(State::restore_from(&storage, KEY), state);
+    // Saved again, it is kept in parts, and the whole is gone.
+    let mut newer = state.clone();
+    newer.dark = !state.dark;
+    newer.save_to(&mut storage, KEY);
+    assert!(!storage.0.contains_key(KEY));
+    assert_eq!(State::restore_from(&storage, KEY), newer);
 }

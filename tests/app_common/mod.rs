@@ -52,3 +52,20 @@ pub fn pointer_button(harness: &Harness<'static, CorridorApp>, pressed: bool) {
         modifiers: egui::Modifiers::NONE,
     });
 }
+
+/// eframe's storage in memory: what the app keeps between sessions.
+#[derive(Default)]
+pub struct Memory(pub std::collections::HashMap<String, String>);
+
+impl eframe::Storage for Memory {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}

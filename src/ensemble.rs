@@ -483,14 +483,13 @@ fn summarise_with(
     }
     by_run.sort_unstable();
     let base = base_year_values(model, plan, progress)?;
-    for &c in by_run.iter().chain(&by_market) {
-        let v = base[selected[c]];
-        let values = if v.is_nan() {
-            Vec::new()
-        } else {
-            vec![v; runs]
-        };
-        for (k, s) in summary(&values).into_iter().enumerate() {
+    let at_base: Vec<usize> = by_run.iter().chain(&by_market).copied().collect();
+    let base_cells: Vec<[f64; 6]> = at_base
+        .par_iter()
+        .map(|&c| constant_summary(base[selected[c]], runs))
+        .collect();
+    for (&c, cell) in at_base.iter().zip(&base_cells) {
+        for (k, &s) in cell.iter().enumerate() {
             stats[k][c * t_count] = s;
         }
     }
@@ -1941,6 +1940,19 @@ pub fn summary(values: &[f64]) -> [f64; 6] {
     Column::of(values).summary()
 }
 
+/// [`summary`] of `runs` copies of `v` (none when `v` is NaN), without holding them:
+/// the same sum from −0 in run order, and every rank's value is `v`.
+fn constant_summary(v: f64, runs: usize) -> [f64; 6] {
+    if v.is_nan() || runs == 0 {
+        return [f64::NAN; 6];
+    }
+    let sum = (0..runs).fold(-0.0, |sum, _| sum + v);
+    #[allow(clippy::cast_precision_loss)]
+    let mean = sum / runs as f64;
+    let p = interpolate(runs, |_| v);
+    [mean, p[0], p[1], p[2], p[3], p[4]]
+}
+
 /// Reorders `keys` so that the returned function gives the key of every rank that
 /// [`percentile_ranks`] names for `keys.len()` (its rank in ascending order).
 #[cfg(test)]
@@ -2504,6 +2516,25 @@ mod tests {
                 .collect();
             check_reciprocal(&values);
         }
+    }
+
+    #[test]
+    fn a_constant_column_is_summarised_as_its_copies_are_bit_for_bit() {
+        for v in [0.1, -0.0, 0.0, -3.7, 1e300, 5e-324, 142_630.0, f64::NAN] {
+            for n in [0, 1, 2, 7, 1000, 2501] {
+                let want = summary(&vec![v; n]);
+                let got = constant_summary(v, n);
+                let same = want
+                    .iter()
+                    .zip(&got)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{v} × {n}: {want:?} against {got:?}");
+            }
+        }
+        // The mean is the sum in run order: 0.1 added 1000 times is not exactly 100.
+        let mean = constant_summary(0.1, 1000)[0];
+        assert_ne!(mean, 0.1);
+        assert!((mean - 0.1).abs() < 1e-13, "{mean}");
     }
 
     #[test]

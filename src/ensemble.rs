@@ -408,6 +408,8 @@ fn summarise_with(
             && model.engine == EngineKind::Pe
             && record_bytes + d.year_len(market_series.len(), runs) * 8 <= budget
     });
+    // Unless it goes a year at a time, the derivation holds every year's values at once.
+    let planned = planned.filter(|d| record || d.whole_fits);
     let passes = levels.len()
         + usize::from(record)
         + market_chunks
@@ -417,13 +419,19 @@ fn summarise_with(
     // One buffer for every pass, as large as the largest from the start: each pass
     // writes over the pages an earlier one touched rather than fresh ones, which the
     // system would have to zero again.
+    // A year at a time, the derivation and the series of one market share one year's.
     let widest = [
         levels.iter().map(|g| g.len() * t_count).max().unwrap_or(0),
-        market_series.len().div_ceil(market_chunks.max(1)) * later,
-        planned.as_ref().map_or_else(
-            || by_run.len().div_ceil(run_chunks.max(1)),
-            |d| d.held.len(),
-        ) * later,
+        match &planned {
+            Some(d) if record => d.held.len() + d.from_pairs.len() + market_series.len(),
+            Some(d) => d.held.len() * later,
+            None => by_run.len().div_ceil(run_chunks.max(1)) * later,
+        },
+        if record {
+            0
+        } else {
+            market_series.len().div_ceil(market_chunks.max(1)) * later
+        },
     ]
     .into_iter()
     .max()
@@ -505,6 +513,7 @@ fn summarise_with(
             .derive
             .then(|| Derivation::new(model, plan, selected, &by_run, runs, later, budget))
             .flatten()
+            .filter(|d| d.whole_fits)
     };
     if let Some(d) = derivation {
         counter.remaining((2 * runs * unit) as u64);
@@ -675,11 +684,15 @@ struct Derivation {
     reciprocal: Vec<(usize, usize)>,
     /// Where each held series goes in `selected`, if it was selected.
     selected_at: Vec<Option<usize>>,
+    /// Whether every run's held values of every year fit in the budget at once, as
+    /// [`Derivation::summarise`] holds them. [`Derivation::summarise_by_year`] holds one
+    /// year's at a time, and its caller checks that they fit.
+    whole_fits: bool,
 }
 
 impl Derivation {
     /// The derivation for the series at positions `by_run` of `selected`, or `None` when
-    /// none can be derived or the held series do not fit in one pass.
+    /// none can be derived.
     fn new(
         model: &Model,
         plan: &Plan,
@@ -714,7 +727,7 @@ impl Derivation {
         // Every run's held values, and one year's derived values.
         let derived = from_pairs.len();
         let bytes = (held.len() * later + derived) * runs * 8;
-        if held.len() >= by_run.len() || bytes > budget {
+        if held.len() >= by_run.len() {
             return None;
         }
         let position = |key: usize| held.binary_search(&key).ok();
@@ -747,6 +760,7 @@ impl Derivation {
             kernel,
             reciprocal,
             selected_at,
+            whole_fits: bytes <= budget,
         })
     }
 
@@ -2386,11 +2400,35 @@ mod tests {
                 );
             }
         }
-        // A budget too small for the held series in one pass takes the plain chunks.
+        // A budget too small for the held series of every year at once: the derivation
+        // can still go a year at a time, beside the recorded events and levels.
         let small = d.held.len() * (years - 1) * 301 * 8;
-        assert!(
-            Derivation::new(&model, &plan, &selected, &by_run, 301, years - 1, small).is_none()
-        );
+        let tight = Derivation::new(&model, &plan, &selected, &by_run, 301, years - 1, small)
+            .expect("derives");
+        assert!(!tight.whole_fits);
+        let market = selected
+            .iter()
+            .filter(|&&k| {
+                plan.of_one_market(&model, &plan.keys[k])
+                    .is_some_and(|one| !model.market_untouched(one.market))
+            })
+            .count();
+        let year_at_a_time = Recorded::bytes(&model, 301) + tight.year_len(market, 301) * 8;
+        assert!(year_at_a_time < small, "{year_at_a_time} {small}");
+        let options = Options {
+            memory_budget: year_at_a_time,
+            ..options
+        };
+        let fast = summarise_with(&model, &plan, &selected, &options, &Silent, Shortcuts::ALL)
+            .expect("runs");
+        for k in 0..6 {
+            for (cell, (a, b)) in fast[k].iter().zip(&plain[k]).enumerate() {
+                if plan.fixed_by_events(&plan.keys[cell / years]) {
+                    continue;
+                }
+                assert_eq!(a.to_bits(), b.to_bits(), "{:?}", plan.keys[cell / years]);
+            }
+        }
     }
 
     /// Records every progress report.

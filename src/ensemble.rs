@@ -296,6 +296,9 @@ fn summarise(
 /// Tests turn them off to compare with the plain way.
 #[derive(Clone, Copy, Debug)]
 struct Shortcuts {
+    /// Whether a series equal run by run to another selected one ([`Plan::twin_of`]) is
+    /// summarised once for both.
+    twins: bool,
     /// Memory for counting distinct event strengths ([`summarise_by_state`]); 0: none.
     tally_bytes: usize,
     /// Whether series fixed by one market's demand level come from the levels
@@ -318,6 +321,7 @@ struct Shortcuts {
 
 impl Shortcuts {
     const ALL: Shortcuts = Shortcuts {
+        twins: true,
         tally_bytes: MAX_TALLY_BYTES,
         by_level: true,
         by_market: true,
@@ -336,6 +340,9 @@ fn summarise_with(
     progress: &dyn Progress,
     shortcuts: Shortcuts,
 ) -> Result<[Vec<f64>; 6], EnsembleError> {
+    if shortcuts.twins {
+        return summarise_twins_once(model, plan, selected, options, progress, shortcuts);
+    }
     let runs = options.runs as usize;
     let t_count = model.scenario.year_count();
     let mut stats: [Vec<f64>; 6] =
@@ -550,6 +557,55 @@ fn summarise_with(
     }
     counter.finish();
     Ok(stats)
+}
+
+/// [`summarise_with`] of `selected`, summarising once each series and its twin
+/// ([`Plan::twin_of`]) when both are selected, and with the other `shortcuts`.
+fn summarise_twins_once(
+    model: &Model,
+    plan: &Plan,
+    selected: &[usize],
+    options: &Options,
+    progress: &dyn Progress,
+    shortcuts: Shortcuts,
+) -> Result<[Vec<f64>; 6], EnsembleError> {
+    let shortcuts = Shortcuts {
+        twins: false,
+        ..shortcuts
+    };
+    let position: HashMap<SeriesKey, usize> = selected
+        .iter()
+        .enumerate()
+        .map(|(c, &k)| (plan.keys[k], c))
+        .collect();
+    // Where each selected series' summaries come from in `selected`: itself or its twin.
+    let source: Vec<usize> = (0..selected.len())
+        .map(|c| {
+            plan.twin_of(model, &plan.keys[selected[c]])
+                .and_then(|twin| position.get(&twin).copied())
+                .unwrap_or(c)
+        })
+        .collect();
+    if source.iter().enumerate().all(|(c, &from)| c == from) {
+        return summarise_with(model, plan, selected, options, progress, shortcuts);
+    }
+    let kept: Vec<usize> = (0..selected.len()).filter(|&c| source[c] == c).collect();
+    let series: Vec<usize> = kept.iter().map(|&c| selected[c]).collect();
+    let once = summarise_with(model, plan, &series, options, progress, shortcuts)?;
+    let t_count = model.scenario.year_count();
+    let mut at_kept = vec![0; selected.len()];
+    for (i, &c) in kept.iter().enumerate() {
+        at_kept[c] = i;
+    }
+    Ok(once.map(|values| {
+        source
+            .iter()
+            .flat_map(|&from| {
+                let i = at_kept[from];
+                values[i * t_count..(i + 1) * t_count].iter().copied()
+            })
+            .collect()
+    }))
 }
 
 /// Holds every run's values of `series` (indices into the plan's keys) in the years after
@@ -913,9 +969,13 @@ impl Derivation {
         let evaluation = HeldEvaluation::new(model, plan, &self.held);
         let reciprocal_at = self.reciprocal_at();
         let mut out = vec![[f64::NAN; 6]; market.len() * t_count];
+        // Each year's costs are grouped while the year before is summarised, so that no
+        // thread waits on them: two years' at a time, each within half the allowance.
+        let cost_bytes = cost_bytes / 2;
+        let mut next_costs = recorded.costs(model, years[1], cost_bytes);
         for t in 1..t_count {
             let year = years[t];
-            let costs = recorded.costs(model, year, cost_bytes);
+            let costs = next_costs.take();
             let init = || YearScratch::new(model, plan, evaluation.scratch());
             let fill = |sc: &mut YearScratch, r: usize, row: &mut [f64]| {
                 let mut year_out = YearOut {
@@ -971,7 +1031,16 @@ impl Derivation {
                     (column.summary(), None)
                 }
             };
-            let cells = summarise_cells(width, runs, buffer, &init, &fill, &summarise, counter)?;
+            let (cells, later_costs) = rayon::join(
+                || summarise_cells(width, runs, buffer, &init, &fill, &summarise, counter),
+                || {
+                    years
+                        .get(t + 1)
+                        .and_then(|&next| recorded.costs(model, next, cost_bytes))
+                },
+            );
+            next_costs = later_costs;
+            let cells = cells?;
             self.place_held(&cells[..s_count], &reciprocal_at, t, t_count, stats);
             for (&(_, c), (summary, _)) in self.from_pairs.iter().zip(&cells[s_count..]) {
                 for (k, &v) in summary.iter().enumerate() {
@@ -2294,6 +2363,7 @@ mod tests {
 
     /// Every series from every run's simulated values.
     const PLAIN: Shortcuts = Shortcuts {
+        twins: false,
         tally_bytes: 0,
         by_level: false,
         by_market: false,
@@ -2553,6 +2623,43 @@ mod tests {
                 })
                 .collect();
             check_reciprocal(&values);
+        }
+    }
+
+    #[test]
+    fn a_series_and_its_twin_are_equal_run_by_run_and_summarised_once_for_both() {
+        let (model, plan) = flagship();
+        let years = model.scenario.year_count();
+        let position = |key: &SeriesKey| plan.keys.iter().position(|k| k == key);
+        let twins: Vec<(usize, usize)> = (0..plan.keys.len())
+            .filter_map(|k| Some((k, position(&plan.twin_of(&model, &plan.keys[k])?)?)))
+            .collect();
+        // Three of the flagship's blocs have one member: China, the Gulf and Russia.
+        // Each of the 10 regions but that member imports from it in some sectors.
+        assert!(twins.len() >= 3 * 9, "{}", twins.len());
+        // The identity holds in the plain evaluation of every series, year by year.
+        let (path, _) = as_written_path(&model, &plan).expect("path");
+        for &(k, twin) in &twins {
+            for t in 0..years {
+                let (a, b) = (path[k * years + t], path[twin * years + t]);
+                assert_eq!(a.to_bits(), b.to_bits(), "{:?} year {t}", plan.keys[k]);
+            }
+        }
+        // Summarised once, each twin gets the summaries it gets on its own.
+        let selected: Vec<usize> = (0..plan.keys.len()).collect();
+        let options = options(203, 5);
+        let once = summarise_with(&model, &plan, &selected, &options, &Silent, Shortcuts::ALL)
+            .expect("runs");
+        let apart = Shortcuts {
+            twins: false,
+            ..Shortcuts::ALL
+        };
+        let alone =
+            summarise_with(&model, &plan, &selected, &options, &Silent, apart).expect("runs");
+        for k in 0..6 {
+            for (cell, (a, b)) in once[k].iter().zip(&alone[k]).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "{:?}", plan.keys[cell / years]);
+            }
         }
     }
 

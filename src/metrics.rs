@@ -1320,6 +1320,34 @@ impl Plan {
         }
     }
 
+    /// The series that `key` equals in every run and year by construction, if any: a
+    /// region's share of its imports from a bloc whose one member is another region is
+    /// its import share from that region. The bloc's imports add up that region's
+    /// imports from 0, which gives them exactly, so both divide the same numbers. That
+    /// holds while no flow is −0 (0 + (−0) is +0): the flows are products of the
+    /// base-year values and positive factors, and so are never −0 when no base value is.
+    /// The twin may not be one of the plan's series.
+    pub(crate) fn twin_of(&self, model: &Model, key: &SeriesKey) -> Option<SeriesKey> {
+        let (Metric::BlocImportShare, Partner::Bloc(b)) = (key.metric, key.partner) else {
+            return None;
+        };
+        let mut members =
+            (0..self.region_blocs.len()).filter(|&r| self.region_blocs[r].contains(&b));
+        let (Some(only), None) = (members.next(), members.next()) else {
+            return None;
+        };
+        let no_negative_zero = model
+            .structure
+            .entries
+            .iter()
+            .all(|e| e.value.is_sign_positive());
+        (only != key.region && no_negative_zero).then_some(SeriesKey {
+            metric: Metric::ImportShare,
+            partner: Partner::Region(only),
+            ..*key
+        })
+    }
+
     /// The series (index into `keys`) whose reciprocal series `index` is in every run, if
     /// any: the effective number of suppliers or markets is 1 / its HHI, computed from
     /// the same HHI value.
@@ -1842,6 +1870,51 @@ pub(crate) mod tests {
         let model = Model::new(&scenario, EngineKind::Pe).expect("model");
         let plan = Plan::new(&model);
         (model, plan)
+    }
+
+    #[test]
+    fn a_share_from_a_bloc_of_one_other_region_is_the_import_share_from_it() {
+        let (model, plan) = bundled("pak-rus-mous-2024.toml");
+        let s = &model.scenario;
+        let region = |id: &str| s.regions.iter().position(|r| r.id == id).expect("region");
+        let bloc = |id: &str| s.blocs.iter().position(|b| b.id == id).expect("bloc");
+        let share = |from: &str, to: &str, sector: SectorSel| SeriesKey {
+            metric: Metric::BlocImportShare,
+            region: region(to),
+            partner: Partner::Bloc(bloc(from)),
+            sector,
+        };
+        let import_share = |from: &str, to: &str, sector: SectorSel| SeriesKey {
+            metric: Metric::ImportShare,
+            region: region(to),
+            partner: Partner::Region(region(from)),
+            sector,
+        };
+        for sector in [SectorSel::All, SectorSel::One(0)] {
+            assert_eq!(
+                plan.twin_of(&model, &share("china", "PAK", sector)),
+                Some(import_share("CHN", "PAK", sector))
+            );
+        }
+        assert_eq!(
+            plan.twin_of(&model, &share("russia", "PAK", SectorSel::All)),
+            Some(import_share("RUS", "PAK", SectorSel::All))
+        );
+        // Three members, or the importer itself as the only member: no twin.
+        assert_eq!(
+            plan.twin_of(&model, &share("west", "PAK", SectorSel::All)),
+            None
+        );
+        assert_eq!(
+            plan.twin_of(&model, &share("russia", "RUS", SectorSel::All)),
+            None
+        );
+        // Nor for any other metric.
+        let other = SeriesKey {
+            metric: Metric::BlocTradeShare,
+            ..share("china", "PAK", SectorSel::All)
+        };
+        assert_eq!(plan.twin_of(&model, &other), None);
     }
 
     /// Sets of series as the summaries ask for them: each metric alone, per sector and

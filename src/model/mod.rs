@@ -207,6 +207,8 @@ pub struct Model {
     ge_base: Option<ge::GeBase>,
     /// PE cost effects by event strengths, shared by the runs of an ensemble.
     pe_costs: pe::CostCache,
+    /// V per entry, side by side, for the loops over a market's entries.
+    base_values: Vec<f64>,
 }
 
 impl Model {
@@ -252,6 +254,7 @@ impl Model {
                 )?)
             }
         };
+        let base_values = structure.entries.iter().map(|e| e.value).collect();
         Ok(Self {
             scenario: scenario.clone(),
             engine,
@@ -261,6 +264,7 @@ impl Model {
             cover,
             ge_base,
             pe_costs: pe::CostCache::default(),
+            base_values,
         })
     }
 

@@ -177,8 +177,11 @@ pub(super) fn market_flows(
     let range = market.entries.clone();
     let (Some(costs), Some(price_term)) = (costs, costs.and_then(|c| c.price_term[m])) else {
         // w = w0, P = 1: flows scale with demand alone; no creation or diversion.
-        for e in range {
-            flows[e] = st.entries[e].value * level;
+        for (flow, &v) in flows[range.clone()]
+            .iter_mut()
+            .zip(&model.base_values[range])
+        {
+            *flow = v * level;
         }
         return (0.0, 0.0);
     };

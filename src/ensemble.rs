@@ -35,8 +35,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::metrics::{
-    FlowKernel, FlowScratch, MarketValue, OneMarket, PairKernel, PairScratch, Plan, Scratch,
-    SectorSel, SeriesKey, Wanted,
+    FlowKernel, FlowScratch, LANES, Lanes, MarketValue, OneMarket, PairKernel, PairLanes,
+    PairScratch, Plan, Scratch, SectorSel, SeriesKey, Wanted,
 };
 use std::collections::HashMap;
 
@@ -976,7 +976,7 @@ impl Derivation {
         for t in 1..t_count {
             let year = years[t];
             let costs = next_costs.take();
-            let init = || YearScratch::new(model, plan, evaluation.scratch());
+            let init = || YearScratch::new(model, plan, derived, evaluation.scratch());
             let fill = |sc: &mut YearScratch, r: usize, row: &mut [f64]| {
                 let mut year_out = YearOut {
                     flows: &mut sc.flows,
@@ -1008,14 +1008,8 @@ impl Derivation {
                 };
                 let (held, rest) = row.split_at_mut(s_count);
                 evaluation.evaluate(model, &state, &mut sc.held, held);
-                let (from_pairs, of_market) = rest.split_at_mut(derived);
-                if derived > 0 {
-                    for (slot, &p) in sc.pairs.iter_mut().zip(&self.pair_at) {
-                        *slot = held[p];
-                    }
-                    self.kernel
-                        .evaluate(&sc.pairs, &mut sc.pair_scratch, from_pairs);
-                }
+                // The derived values come once the block's runs are in ([`finish`]).
+                let of_market = &mut rest[derived..];
                 for (slot, one) in of_market.iter_mut().zip(market) {
                     let m = one.market;
                     *slot =
@@ -1031,8 +1025,34 @@ impl Derivation {
                     (column.summary(), None)
                 }
             };
+            // The derived values of a block's runs, from their held pair totals, side by
+            // side.
+            let finish = |sc: &mut YearScratch, rows: usize, block: &mut [&mut [f64]]| {
+                if derived == 0 {
+                    return;
+                }
+                for (lanes, &p) in sc.lane_pairs.iter_mut().zip(&self.pair_at) {
+                    let (tile, c) = (&block[p / TILE_CELLS], p % TILE_CELLS);
+                    for (r, lane) in lanes.iter_mut().enumerate().take(rows) {
+                        *lane = tile[r * TILE_CELLS + c];
+                    }
+                }
+                self.kernel
+                    .evaluate_lanes(&sc.lane_pairs, &mut sc.pair_lanes, &mut sc.lane_out);
+                for (d, lanes) in sc.lane_out.iter().enumerate() {
+                    let cell = s_count + d;
+                    let (tile, c) = (&mut block[cell / TILE_CELLS], cell % TILE_CELLS);
+                    for (r, &v) in lanes.iter().enumerate().take(rows) {
+                        tile[r * TILE_CELLS + c] = v;
+                    }
+                }
+            };
             let (cells, later_costs) = rayon::join(
-                || summarise_cells(width, runs, buffer, &init, &fill, &summarise, counter),
+                || {
+                    summarise_blocks(
+                        width, runs, buffer, &init, &fill, &finish, &summarise, counter,
+                    )
+                },
                 || {
                     years
                         .get(t + 1)
@@ -1158,13 +1178,15 @@ struct YearScratch {
     /// The year's event strengths.
     key: Vec<u64>,
     held: HeldScratch,
-    pair_scratch: PairScratch,
-    /// The pair totals, as the pair kernel takes them.
-    pairs: Vec<f64>,
+    pair_lanes: PairLanes,
+    /// A block's pair totals and derived values, run by run side by side, as the pair
+    /// kernel takes and gives them.
+    lane_pairs: Vec<Lanes>,
+    lane_out: Vec<Lanes>,
 }
 
 impl YearScratch {
-    fn new(model: &Model, plan: &Plan, held: HeldScratch) -> Self {
+    fn new(model: &Model, plan: &Plan, derived: usize, held: HeldScratch) -> Self {
         let m_count = model.structure.markets.len();
         YearScratch {
             flows: vec![0.0; model.structure.entries.len()],
@@ -1172,8 +1194,9 @@ impl YearScratch {
             diversion: vec![0.0; m_count],
             key: Vec::new(),
             held,
-            pair_scratch: PairScratch::default(),
-            pairs: vec![0.0; plan.pair_series().len()],
+            pair_lanes: PairLanes::default(),
+            lane_pairs: vec![[0.0; LANES]; plan.pair_series().len()],
+            lane_out: vec![[0.0; LANES]; derived],
         }
     }
 }
@@ -1793,6 +1816,31 @@ where
     R: Send,
     Z: Fn(usize, &mut Column) -> R + Sync,
 {
+    let finish = |_: &mut S, _: usize, _: &mut [&mut [f64]]| {};
+    summarise_blocks(width, runs, buffer, init, fill, &finish, summarise, counter)
+}
+
+/// [`summarise_cells`], where once a block's runs are filled, `finish(state, rows,
+/// tiles)` may write more of their values: `tiles[g]` is the block's tile of group g, in
+/// which the r-th of its `rows` runs has cell `g * TILE_CELLS + c` at `r * TILE_CELLS + c`.
+#[allow(clippy::too_many_arguments)]
+fn summarise_blocks<S, I, F, B, R, Z>(
+    width: usize,
+    runs: usize,
+    buffer: &mut Vec<f64>,
+    init: &I,
+    fill: &F,
+    finish: &B,
+    summarise: &Z,
+    counter: &Counter<'_>,
+) -> Result<Vec<R>, EnsembleError>
+where
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, usize, &mut [f64]) -> Result<(), EnsembleError> + Sync,
+    B: Fn(&mut S, usize, &mut [&mut [f64]]) + Sync,
+    R: Send,
+    Z: Fn(usize, &mut Column) -> R + Sync,
+{
     let tiles = Tiles::new(width, runs);
     let Tiles {
         tile_runs, blocks, ..
@@ -1814,7 +1862,8 @@ where
     by_block.into_par_iter().enumerate().try_for_each_init(
         || (init(), vec![f64::NAN; width]),
         |(state, row), (b, mut block)| -> Result<(), EnsembleError> {
-            for r in 0..tile_runs.min(runs - b * tile_runs) {
+            let rows = tile_runs.min(runs - b * tile_runs);
+            for r in 0..rows {
                 if counter.cancelled() {
                     return Err(EnsembleError::Cancelled);
                 }
@@ -1825,6 +1874,7 @@ where
                     tile[at..at + cells.len()].copy_from_slice(cells);
                 }
             }
+            finish(state, rows, &mut block);
             Ok(())
         },
     )?;
@@ -1857,8 +1907,10 @@ fn held_len(width: usize, runs: usize) -> usize {
     tiles.groups * tiles.group()
 }
 
-/// Runs per tile of held values: a work item of the threads that fill them.
+/// Runs per tile of held values: a work item of the threads that fill them, and the runs
+/// a block's [`PairKernel::evaluate_lanes`] takes side by side.
 const TILE_RUNS: usize = 64;
+const _: () = assert!(TILE_RUNS == LANES);
 /// Cells per tile of held values: a group of cells gathered side by side.
 const TILE_CELLS: usize = 32;
 

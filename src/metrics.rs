@@ -522,6 +522,161 @@ impl PairKernel {
     }
 }
 
+/// Runs that [`PairKernel::evaluate_lanes`] evaluates side by side.
+pub(crate) const LANES: usize = 64;
+
+/// One value per run of [`LANES`] runs.
+pub(crate) type Lanes = [f64; LANES];
+
+/// Space for [`PairKernel::evaluate_lanes`]; reuse across years and runs.
+#[derive(Default)]
+pub(crate) struct PairLanes {
+    all: Vec<Lanes>,
+    total: Vec<Lanes>,
+    domestic: Vec<Lanes>,
+    imports: Vec<Lanes>,
+    exports: Vec<Lanes>,
+    ssq_sup: Vec<Lanes>,
+    ssq_mkt: Vec<Lanes>,
+    top: Vec<Lanes>,
+    bloc_imports: Vec<Lanes>,
+    trade: Vec<f64>,
+    /// One run's pair matrix, for the series of one region's trade.
+    matrix: Vec<f64>,
+}
+
+fn reset(v: &mut Vec<Lanes>, len: usize, value: f64) {
+    v.clear();
+    v.resize(len, [value; LANES]);
+}
+
+fn add_lanes(into: &mut Lanes, v: &Lanes) {
+    for (sum, &x) in into.iter_mut().zip(v) {
+        *sum += x;
+    }
+}
+
+fn add_squares(into: &mut Lanes, v: &Lanes) {
+    for (sum, &x) in into.iter_mut().zip(v) {
+        *sum += x * x;
+    }
+}
+
+impl PairKernel {
+    /// [`PairKernel::evaluate`] for [`LANES`] runs side by side: `pairs[k][l]` is run l's
+    /// k-th pair total, and run l's value of the kernel's `series[d]` goes to `out[d][l]`.
+    /// Each lane takes the steps of [`PairKernel::evaluate`] in the same order, so each
+    /// run gets the same bits; side by side, the runs share the loops over the pairs and
+    /// the series.
+    pub(crate) fn evaluate_lanes(&self, pairs: &[Lanes], sc: &mut PairLanes, out: &mut [Lanes]) {
+        let n = self.n;
+        for v in [
+            &mut sc.total,
+            &mut sc.domestic,
+            &mut sc.imports,
+            &mut sc.exports,
+            &mut sc.ssq_sup,
+            &mut sc.ssq_mkt,
+        ] {
+            reset(v, n, 0.0);
+        }
+        reset(&mut sc.top, n, f64::NEG_INFINITY);
+        reset(&mut sc.bloc_imports, self.members.len() * n, 0.0);
+        reset(&mut sc.all, n * n, 0.0);
+        for (&at, v) in self.at.iter().zip(pairs) {
+            sc.all[at] = *v;
+        }
+        let all = &sc.all;
+        for row in all.chunks_exact(n) {
+            for (t, v) in sc.total.iter_mut().zip(row) {
+                add_lanes(t, v);
+            }
+        }
+        for (j, d) in sc.domestic.iter_mut().enumerate() {
+            add_lanes(d, &all[j * n + j]);
+        }
+        for &(i, j, ref blocs) in &self.foreign {
+            let v = &all[i * n + j];
+            add_lanes(&mut sc.imports[j], v);
+            add_lanes(&mut sc.exports[i], v);
+            add_squares(&mut sc.ssq_sup[j], v);
+            add_squares(&mut sc.ssq_mkt[i], v);
+            for (t, &x) in sc.top[j].iter_mut().zip(v) {
+                if x > *t {
+                    *t = x;
+                }
+            }
+            for &b in &self.bloc_of[blocs.clone()] {
+                add_lanes(&mut sc.bloc_imports[b * n + j], v);
+            }
+        }
+        let (imports, total, domestic) = (&sc.imports, &sc.total, &sc.domestic);
+        for &(slot, j, value) in &self.by_importer {
+            let (o, m) = (&mut out[slot], &imports[j]);
+            match value {
+                ByImporter::Imports => *o = *m,
+                ByImporter::Hhi => {
+                    for ((o, &ssq), &m) in o.iter_mut().zip(&sc.ssq_sup[j]).zip(m) {
+                        *o = hhi(ssq, m);
+                    }
+                }
+                ByImporter::Effective => {
+                    for ((o, &ssq), &m) in o.iter_mut().zip(&sc.ssq_sup[j]).zip(m) {
+                        *o = 1.0 / hhi(ssq, m);
+                    }
+                }
+                ByImporter::Top => {
+                    for ((o, &top), &m) in o.iter_mut().zip(&sc.top[j]).zip(m) {
+                        *o = ratio(top, m);
+                    }
+                }
+                ByImporter::SelfSufficiency => {
+                    for ((o, &own), &sum) in o.iter_mut().zip(&domestic[j]).zip(&total[j]) {
+                        *o = ratio(own, sum);
+                    }
+                }
+            }
+        }
+        for &(slot, i, value) in &self.by_exporter {
+            let lanes = out[slot].iter_mut().zip(&sc.exports[i]).zip(&sc.ssq_mkt[i]);
+            for ((o, &exports), &ssq) in lanes {
+                *o = value.value(exports, ssq);
+            }
+        }
+        for &(slot, p, j) in &self.shares {
+            for ((o, &v), &m) in out[slot].iter_mut().zip(&all[p]).zip(&imports[j]) {
+                *o = ratio(v, m);
+            }
+        }
+        for &(slot, at, j) in &self.bloc_imports {
+            let lanes = out[slot]
+                .iter_mut()
+                .zip(&sc.bloc_imports[at])
+                .zip(&imports[j]);
+            for ((o, &v), &m) in lanes {
+                *o = ratio(v, m);
+            }
+        }
+        // Each region's trade with every partner, if a series reads it, run by run.
+        if self.by_region.is_empty() && self.bloc_trade.is_empty() {
+            return;
+        }
+        for l in 0..LANES {
+            sc.matrix.clear();
+            sc.matrix.extend(all.iter().map(|v| v[l]));
+            let matrix = &sc.matrix;
+            sc.trade.clear();
+            sc.trade.extend((0..n).map(|r| trade_of(matrix, n, r)));
+            for &(slot, r) in &self.by_region {
+                out[slot][l] = trade_hhi(matrix, n, r, sc.trade[r]);
+            }
+            for &(slot, r, b) in &self.bloc_trade {
+                out[slot][l] = bloc_trade_share(matrix, n, r, &self.members[b], sc.trade[r]);
+            }
+        }
+    }
+}
+
 /// Series that the year's flows fix through the pair totals, the sums by exporter and
 /// the sums of creation and diversion ([`Plan::flow_kernel`]): the series held for every
 /// run. Evaluated with the same sums, in the same order, and the same formulas as
@@ -1968,6 +2123,65 @@ pub(crate) mod tests {
         }
         sets.retain(|s: &Vec<usize>| !s.is_empty());
         sets
+    }
+
+    #[test]
+    fn runs_side_by_side_get_the_pair_kernels_values_run_by_run_bit_for_bit() {
+        for name in ["pak-rus-mous-2024.toml", "tutorial-three-regions.toml"] {
+            let (model, plan) = bundled(name);
+            let from_pairs: Vec<usize> = (0..plan.keys.len())
+                .filter(|&i| plan.follows_from_pairs(&plan.keys[i]))
+                .collect();
+            let kernel = plan.pair_kernel(&model, &from_pairs).expect("kernel");
+            // Pair totals of simulated years, and of totals no year has: none at all, one
+            // pair without trade, and totals whose squares leave f64's range.
+            let mut samples: Vec<Vec<f64>> = Vec::new();
+            let mut every = vec![f64::NAN; plan.keys.len()];
+            let mut scratch = Scratch::default();
+            for run in 0..3 {
+                let draw = Draw::monte_carlo(&model.scenario, &model.events, 9, run);
+                model
+                    .simulate(&draw, &mut |state| {
+                        plan.evaluate(&model, state, &mut scratch, &mut every, None);
+                        samples.push(plan.pair_series().iter().map(|&k| every[k]).collect());
+                    })
+                    .expect("simulates");
+            }
+            let first = samples[0].clone();
+            samples.push(vec![0.0; first.len()]);
+            samples.push(
+                first
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &v)| if k == 1 { 0.0 } else { v })
+                    .collect(),
+            );
+            samples.push(first.iter().map(|&v| v * 1e200).collect());
+            samples.push(first.iter().map(|&v| v * 1e-200).collect());
+            let lane_of = |l: usize| &samples[(l * 7) % samples.len()];
+            let mut pairs = vec![[0.0; LANES]; first.len()];
+            for (k, lanes) in pairs.iter_mut().enumerate() {
+                for (l, lane) in lanes.iter_mut().enumerate() {
+                    *lane = lane_of(l)[k];
+                }
+            }
+            let mut out = vec![[f64::NAN; LANES]; from_pairs.len()];
+            kernel.evaluate_lanes(&pairs, &mut PairLanes::default(), &mut out);
+            let mut one = vec![f64::NAN; from_pairs.len()];
+            let mut pair_scratch = PairScratch::default();
+            for l in 0..LANES {
+                kernel.evaluate(lane_of(l), &mut pair_scratch, &mut one);
+                for (d, &v) in one.iter().enumerate() {
+                    assert_eq!(
+                        out[d][l].to_bits(),
+                        v.to_bits(),
+                        "{name} lane {l} {:?}: {} side by side, {v} alone",
+                        plan.keys[from_pairs[d]],
+                        out[d][l]
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -340,8 +340,33 @@ fn summarise_with(
     progress: &dyn Progress,
     shortcuts: Shortcuts,
 ) -> Result<[Vec<f64>; 6], EnsembleError> {
-    if shortcuts.twins {
-        return summarise_twins_once(model, plan, selected, options, progress, shortcuts);
+    let apart = Shortcuts {
+        twins: false,
+        ..shortcuts
+    };
+    if let Some(source) = shortcuts
+        .twins
+        .then(|| twin_sources(model, plan, selected))
+        .flatten()
+    {
+        // Each series with a twin takes its twin's summaries.
+        let kept: Vec<usize> = (0..selected.len()).filter(|&c| source[c] == c).collect();
+        let series: Vec<usize> = kept.iter().map(|&c| selected[c]).collect();
+        let once = summarise_with(model, plan, &series, options, progress, apart)?;
+        let t_count = model.scenario.year_count();
+        let mut at_kept = vec![0; selected.len()];
+        for (i, &c) in kept.iter().enumerate() {
+            at_kept[c] = i;
+        }
+        return Ok(once.map(|values| {
+            source
+                .iter()
+                .flat_map(|&from| {
+                    let i = at_kept[from];
+                    values[i * t_count..(i + 1) * t_count].iter().copied()
+                })
+                .collect()
+        }));
     }
     let runs = options.runs as usize;
     let t_count = model.scenario.year_count();
@@ -559,26 +584,15 @@ fn summarise_with(
     Ok(stats)
 }
 
-/// [`summarise_with`] of `selected`, summarising once each series and its twin
-/// ([`Plan::twin_of`]) when both are selected, and with the other `shortcuts`.
-fn summarise_twins_once(
-    model: &Model,
-    plan: &Plan,
-    selected: &[usize],
-    options: &Options,
-    progress: &dyn Progress,
-    shortcuts: Shortcuts,
-) -> Result<[Vec<f64>; 6], EnsembleError> {
-    let shortcuts = Shortcuts {
-        twins: false,
-        ..shortcuts
-    };
+/// Where each series at a position of `selected` takes its summaries from, in
+/// `selected`: its twin's position ([`Plan::twin_of`]) when the twin is selected too,
+/// else its own. `None` when no series has a twin there.
+fn twin_sources(model: &Model, plan: &Plan, selected: &[usize]) -> Option<Vec<usize>> {
     let position: HashMap<SeriesKey, usize> = selected
         .iter()
         .enumerate()
         .map(|(c, &k)| (plan.keys[k], c))
         .collect();
-    // Where each selected series' summaries come from in `selected`: itself or its twin.
     let source: Vec<usize> = (0..selected.len())
         .map(|c| {
             plan.twin_of(model, &plan.keys[selected[c]])
@@ -586,26 +600,11 @@ fn summarise_twins_once(
                 .unwrap_or(c)
         })
         .collect();
-    if source.iter().enumerate().all(|(c, &from)| c == from) {
-        return summarise_with(model, plan, selected, options, progress, shortcuts);
-    }
-    let kept: Vec<usize> = (0..selected.len()).filter(|&c| source[c] == c).collect();
-    let series: Vec<usize> = kept.iter().map(|&c| selected[c]).collect();
-    let once = summarise_with(model, plan, &series, options, progress, shortcuts)?;
-    let t_count = model.scenario.year_count();
-    let mut at_kept = vec![0; selected.len()];
-    for (i, &c) in kept.iter().enumerate() {
-        at_kept[c] = i;
-    }
-    Ok(once.map(|values| {
-        source
-            .iter()
-            .flat_map(|&from| {
-                let i = at_kept[from];
-                values[i * t_count..(i + 1) * t_count].iter().copied()
-            })
-            .collect()
-    }))
+    source
+        .iter()
+        .enumerate()
+        .any(|(c, &from)| c != from)
+        .then_some(source)
 }
 
 /// Holds every run's values of `series` (indices into the plan's keys) in the years after
@@ -655,6 +654,7 @@ where
         buffer,
         &init,
         &fill,
+        &no_finish,
         summarise,
         counter,
     )
@@ -884,6 +884,7 @@ impl Derivation {
                 &mut values,
                 &init,
                 &fill,
+                &no_finish,
                 &summarise,
                 counter,
             )?);
@@ -1049,7 +1050,7 @@ impl Derivation {
             };
             let (cells, later_costs) = rayon::join(
                 || {
-                    summarise_blocks(
+                    summarise_cells(
                         width, runs, buffer, &init, &fill, &finish, &summarise, counter,
                     )
                 },
@@ -1567,7 +1568,9 @@ fn summarise_by_level(
             Some(done.collect::<Vec<_>>())
         };
         let width = part.len() * t_count;
-        let cells = summarise_cells(width, runs, buffer, &init, &fill, &summarise, counter)?;
+        let cells = summarise_cells(
+            width, runs, buffer, &init, &fill, &no_finish, &summarise, counter,
+        )?;
         for cell in cells {
             let Some(cell) = cell else {
                 return Ok(None);
@@ -1636,7 +1639,9 @@ fn summarise_by_market(
         };
         let summarise = |_: usize, column: &mut Column| column.summary();
         let width = s_count * later;
-        let cells = summarise_cells(width, runs, buffer, &init, &fill, &summarise, counter)?;
+        let cells = summarise_cells(
+            width, runs, buffer, &init, &fill, &no_finish, &summarise, counter,
+        )?;
         if overflow.load(Ordering::Relaxed) {
             return Ok(None);
         }
@@ -1801,30 +1806,12 @@ fn interpolate(n: usize, at: impl Fn(usize) -> f64) -> [f64; 5] {
 /// written by one thread, a tile per group; a group of cells is read in one stream from
 /// its first run to its last, where reading a cell across plain rows of runs would touch
 /// a page per run.
-fn summarise_cells<S, I, F, R, Z>(
-    width: usize,
-    runs: usize,
-    buffer: &mut Vec<f64>,
-    init: &I,
-    fill: &F,
-    summarise: &Z,
-    counter: &Counter<'_>,
-) -> Result<Vec<R>, EnsembleError>
-where
-    I: Fn() -> S + Sync,
-    F: Fn(&mut S, usize, &mut [f64]) -> Result<(), EnsembleError> + Sync,
-    R: Send,
-    Z: Fn(usize, &mut Column) -> R + Sync,
-{
-    let finish = |_: &mut S, _: usize, _: &mut [&mut [f64]]| {};
-    summarise_blocks(width, runs, buffer, init, fill, &finish, summarise, counter)
-}
-
-/// [`summarise_cells`], where once a block's runs are filled, `finish(state, rows,
-/// tiles)` may write more of their values: `tiles[g]` is the block's tile of group g, in
-/// which the r-th of its `rows` runs has cell `g * TILE_CELLS + c` at `r * TILE_CELLS + c`.
+///
+/// Once a block's runs are filled, `finish(state, rows, tiles)` may write more of their
+/// values ([`no_finish`]: none): `tiles[g]` is the block's tile of group g, in which the
+/// r-th of its `rows` runs has cell `g * TILE_CELLS + c` at `r * TILE_CELLS + c`.
 #[allow(clippy::too_many_arguments)]
-fn summarise_blocks<S, I, F, B, R, Z>(
+fn summarise_cells<S, I, F, B, R, Z>(
     width: usize,
     runs: usize,
     buffer: &mut Vec<f64>,
@@ -1900,6 +1887,9 @@ where
         .flatten_iter()
         .collect())
 }
+
+/// The `finish` of [`summarise_cells`] for values that the fill writes whole.
+fn no_finish<S>(_: &mut S, _: usize, _: &mut [&mut [f64]]) {}
 
 /// How many values [`summarise_cells`] holds for `width` cells over `runs` runs.
 fn held_len(width: usize, runs: usize) -> usize {
@@ -2608,6 +2598,7 @@ mod tests {
             &mut buffer,
             &|| (),
             &fill,
+            &no_finish,
             &summarise,
             &counter,
         )
@@ -2800,6 +2791,7 @@ mod tests {
             &mut buffer,
             &|| (),
             &garbage,
+            &no_finish,
             &|_, _: &mut Column| (),
             &counter,
         )
@@ -2817,6 +2809,7 @@ mod tests {
             &mut buffer,
             &|| (),
             &fill,
+            &no_finish,
             &summarise,
             &counter,
         )

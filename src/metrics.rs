@@ -424,16 +424,69 @@ impl ByExporter {
 /// Space for [`PairKernel::evaluate`]; reuse across years and runs.
 #[derive(Default)]
 pub(crate) struct PairScratch {
-    all: Vec<f64>,
-    total: Vec<f64>,
-    domestic: Vec<f64>,
-    imports: Vec<f64>,
-    exports: Vec<f64>,
-    ssq_sup: Vec<f64>,
-    ssq_mkt: Vec<f64>,
-    top: Vec<f64>,
-    bloc_imports: Vec<f64>,
+    sums: PairSums<f64>,
     trade: Vec<f64>,
+}
+
+/// What [`PairKernel`] sums over the pair totals: of one run (`T` is `f64`), or of runs
+/// side by side (`T` is [`Lanes`]).
+struct PairSums<T> {
+    all: Vec<T>,
+    total: Vec<T>,
+    domestic: Vec<T>,
+    imports: Vec<T>,
+    exports: Vec<T>,
+    ssq_sup: Vec<T>,
+    ssq_mkt: Vec<T>,
+    top: Vec<T>,
+    bloc_imports: Vec<T>,
+}
+
+impl<T> Default for PairSums<T> {
+    fn default() -> Self {
+        PairSums {
+            all: Vec::new(),
+            total: Vec::new(),
+            domestic: Vec::new(),
+            imports: Vec::new(),
+            exports: Vec::new(),
+            ssq_sup: Vec::new(),
+            ssq_mkt: Vec::new(),
+            top: Vec::new(),
+            bloc_imports: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> PairSums<T> {
+    /// Every sum at `zero` and the tops at `low`, for `n` regions and `blocs` blocs, and
+    /// the pair matrix with the pair totals `pairs` at `at` and `zero` elsewhere.
+    fn start(
+        &mut self,
+        (n, blocs): (usize, usize),
+        (at, pairs): (&[usize], &[T]),
+        zero: T,
+        low: T,
+    ) {
+        let sized = [
+            (&mut self.total, n, zero),
+            (&mut self.domestic, n, zero),
+            (&mut self.imports, n, zero),
+            (&mut self.exports, n, zero),
+            (&mut self.ssq_sup, n, zero),
+            (&mut self.ssq_mkt, n, zero),
+            (&mut self.top, n, low),
+            (&mut self.bloc_imports, blocs * n, zero),
+            (&mut self.all, n * n, zero),
+        ];
+        for (v, len, value) in sized {
+            v.clear();
+            v.resize(len, value);
+        }
+        for (&k, &v) in at.iter().zip(pairs) {
+            self.all[k] = v;
+        }
+    }
 }
 
 impl PairKernel {
@@ -441,31 +494,13 @@ impl PairKernel {
     /// totals `pairs`, given in the order of [`Plan::pair_series`].
     pub(crate) fn evaluate(&self, pairs: &[f64], sc: &mut PairScratch, out: &mut [f64]) {
         let n = self.n;
-        for v in [
-            &mut sc.total,
-            &mut sc.domestic,
-            &mut sc.imports,
-            &mut sc.exports,
-            &mut sc.ssq_sup,
-            &mut sc.ssq_mkt,
-        ] {
-            v.clear();
-            v.resize(n, 0.0);
-        }
-        sc.top.clear();
-        sc.top.resize(n, f64::NEG_INFINITY);
-        sc.bloc_imports.clear();
-        sc.bloc_imports.resize(self.members.len() * n, 0.0);
-        sc.all.clear();
-        sc.all.resize(n * n, 0.0);
-        let all = sc.all.as_mut_slice();
-        for (&at, &v) in self.at.iter().zip(pairs) {
-            all[at] = v;
-        }
-        let all = &*all;
+        let (sums, trade) = (&mut sc.sums, &mut sc.trade);
+        let blocs = self.members.len();
+        sums.start((n, blocs), (&self.at, pairs), 0.0, f64::NEG_INFINITY);
+        let all = sums.all.as_slice();
         // Each sum over its terms in the order of `Plan::aggregate`: a region's column of
         // the pair matrix from the first exporter down, its row from the first importer on.
-        let (total, domestic) = (sc.total.as_mut_slice(), sc.domestic.as_mut_slice());
+        let (total, domestic) = (sums.total.as_mut_slice(), sums.domestic.as_mut_slice());
         for row in all.chunks_exact(n) {
             for (t, &v) in total.iter_mut().zip(row) {
                 *t += v;
@@ -474,9 +509,9 @@ impl PairKernel {
         for (j, d) in domestic.iter_mut().enumerate() {
             *d += all[j * n + j];
         }
-        let (imports, exports) = (sc.imports.as_mut_slice(), sc.exports.as_mut_slice());
-        let (ssq_sup, ssq_mkt) = (sc.ssq_sup.as_mut_slice(), sc.ssq_mkt.as_mut_slice());
-        let (top, bloc_imports) = (sc.top.as_mut_slice(), sc.bloc_imports.as_mut_slice());
+        let (imports, exports) = (sums.imports.as_mut_slice(), sums.exports.as_mut_slice());
+        let (ssq_sup, ssq_mkt) = (sums.ssq_sup.as_mut_slice(), sums.ssq_mkt.as_mut_slice());
+        let (top, bloc_imports) = (sums.top.as_mut_slice(), sums.bloc_imports.as_mut_slice());
         for &(i, j, ref blocs) in &self.foreign {
             let v = all[i * n + j];
             imports[j] += v;
@@ -492,8 +527,8 @@ impl PairKernel {
         }
         // Each region's trade with every partner, if a series reads it.
         if !self.by_region.is_empty() || !self.bloc_trade.is_empty() {
-            sc.trade.clear();
-            sc.trade.extend((0..n).map(|r| trade_of(all, n, r)));
+            trade.clear();
+            trade.extend((0..n).map(|r| trade_of(all, n, r)));
         }
         for &(slot, j, value) in &self.by_importer {
             out[slot] = match value {
@@ -514,10 +549,10 @@ impl PairKernel {
             out[slot] = ratio(bloc_imports[at], imports[j]);
         }
         for &(slot, r) in &self.by_region {
-            out[slot] = trade_hhi(all, n, r, sc.trade[r]);
+            out[slot] = trade_hhi(all, n, r, trade[r]);
         }
         for &(slot, r, b) in &self.bloc_trade {
-            out[slot] = bloc_trade_share(all, n, r, &self.members[b], sc.trade[r]);
+            out[slot] = bloc_trade_share(all, n, r, &self.members[b], trade[r]);
         }
     }
 }
@@ -531,23 +566,10 @@ pub(crate) type Lanes = [f64; LANES];
 /// Space for [`PairKernel::evaluate_lanes`]; reuse across years and runs.
 #[derive(Default)]
 pub(crate) struct PairLanes {
-    all: Vec<Lanes>,
-    total: Vec<Lanes>,
-    domestic: Vec<Lanes>,
-    imports: Vec<Lanes>,
-    exports: Vec<Lanes>,
-    ssq_sup: Vec<Lanes>,
-    ssq_mkt: Vec<Lanes>,
-    top: Vec<Lanes>,
-    bloc_imports: Vec<Lanes>,
+    sums: PairSums<Lanes>,
     trade: Vec<f64>,
     /// One run's pair matrix, for the series of one region's trade.
     matrix: Vec<f64>,
-}
-
-fn reset(v: &mut Vec<Lanes>, len: usize, value: f64) {
-    v.clear();
-    v.resize(len, [value; LANES]);
 }
 
 fn add_lanes(into: &mut Lanes, v: &Lanes) {
@@ -570,63 +592,50 @@ impl PairKernel {
     /// the series.
     pub(crate) fn evaluate_lanes(&self, pairs: &[Lanes], sc: &mut PairLanes, out: &mut [Lanes]) {
         let n = self.n;
-        for v in [
-            &mut sc.total,
-            &mut sc.domestic,
-            &mut sc.imports,
-            &mut sc.exports,
-            &mut sc.ssq_sup,
-            &mut sc.ssq_mkt,
-        ] {
-            reset(v, n, 0.0);
-        }
-        reset(&mut sc.top, n, f64::NEG_INFINITY);
-        reset(&mut sc.bloc_imports, self.members.len() * n, 0.0);
-        reset(&mut sc.all, n * n, 0.0);
-        for (&at, v) in self.at.iter().zip(pairs) {
-            sc.all[at] = *v;
-        }
-        let all = &sc.all;
+        let s = &mut sc.sums;
+        let (zero, low) = ([0.0; LANES], [f64::NEG_INFINITY; LANES]);
+        s.start((n, self.members.len()), (&self.at, pairs), zero, low);
+        let all = &s.all;
         for row in all.chunks_exact(n) {
-            for (t, v) in sc.total.iter_mut().zip(row) {
+            for (t, v) in s.total.iter_mut().zip(row) {
                 add_lanes(t, v);
             }
         }
-        for (j, d) in sc.domestic.iter_mut().enumerate() {
+        for (j, d) in s.domestic.iter_mut().enumerate() {
             add_lanes(d, &all[j * n + j]);
         }
         for &(i, j, ref blocs) in &self.foreign {
             let v = &all[i * n + j];
-            add_lanes(&mut sc.imports[j], v);
-            add_lanes(&mut sc.exports[i], v);
-            add_squares(&mut sc.ssq_sup[j], v);
-            add_squares(&mut sc.ssq_mkt[i], v);
-            for (t, &x) in sc.top[j].iter_mut().zip(v) {
+            add_lanes(&mut s.imports[j], v);
+            add_lanes(&mut s.exports[i], v);
+            add_squares(&mut s.ssq_sup[j], v);
+            add_squares(&mut s.ssq_mkt[i], v);
+            for (t, &x) in s.top[j].iter_mut().zip(v) {
                 if x > *t {
                     *t = x;
                 }
             }
             for &b in &self.bloc_of[blocs.clone()] {
-                add_lanes(&mut sc.bloc_imports[b * n + j], v);
+                add_lanes(&mut s.bloc_imports[b * n + j], v);
             }
         }
-        let (imports, total, domestic) = (&sc.imports, &sc.total, &sc.domestic);
+        let (imports, total, domestic) = (&s.imports, &s.total, &s.domestic);
         for &(slot, j, value) in &self.by_importer {
             let (o, m) = (&mut out[slot], &imports[j]);
             match value {
                 ByImporter::Imports => *o = *m,
                 ByImporter::Hhi => {
-                    for ((o, &ssq), &m) in o.iter_mut().zip(&sc.ssq_sup[j]).zip(m) {
+                    for ((o, &ssq), &m) in o.iter_mut().zip(&s.ssq_sup[j]).zip(m) {
                         *o = hhi(ssq, m);
                     }
                 }
                 ByImporter::Effective => {
-                    for ((o, &ssq), &m) in o.iter_mut().zip(&sc.ssq_sup[j]).zip(m) {
+                    for ((o, &ssq), &m) in o.iter_mut().zip(&s.ssq_sup[j]).zip(m) {
                         *o = 1.0 / hhi(ssq, m);
                     }
                 }
                 ByImporter::Top => {
-                    for ((o, &top), &m) in o.iter_mut().zip(&sc.top[j]).zip(m) {
+                    for ((o, &top), &m) in o.iter_mut().zip(&s.top[j]).zip(m) {
                         *o = ratio(top, m);
                     }
                 }
@@ -638,7 +647,7 @@ impl PairKernel {
             }
         }
         for &(slot, i, value) in &self.by_exporter {
-            let lanes = out[slot].iter_mut().zip(&sc.exports[i]).zip(&sc.ssq_mkt[i]);
+            let lanes = out[slot].iter_mut().zip(&s.exports[i]).zip(&s.ssq_mkt[i]);
             for ((o, &exports), &ssq) in lanes {
                 *o = value.value(exports, ssq);
             }
@@ -651,7 +660,7 @@ impl PairKernel {
         for &(slot, at, j) in &self.bloc_imports {
             let lanes = out[slot]
                 .iter_mut()
-                .zip(&sc.bloc_imports[at])
+                .zip(&s.bloc_imports[at])
                 .zip(&imports[j]);
             for ((o, &v), &m) in lanes {
                 *o = ratio(v, m);

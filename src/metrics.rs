@@ -2176,17 +2176,22 @@ pub(crate) mod tests {
             }
             let mut out = vec![[f64::NAN; LANES]; from_pairs.len()];
             kernel.evaluate_lanes(&pairs, &mut PairLanes::default(), &mut out);
-            let mut one = vec![f64::NAN; from_pairs.len()];
             let mut pair_scratch = PairScratch::default();
-            for l in 0..LANES {
-                kernel.evaluate(lane_of(l), &mut pair_scratch, &mut one);
-                for (d, &v) in one.iter().enumerate() {
+            let alone: Vec<Vec<f64>> = (0..LANES)
+                .map(|l| {
+                    let mut one = vec![f64::NAN; from_pairs.len()];
+                    kernel.evaluate(lane_of(l), &mut pair_scratch, &mut one);
+                    one
+                })
+                .collect();
+            for (d, lanes) in out.iter().enumerate() {
+                for (l, (&got, want)) in lanes.iter().zip(&alone).enumerate() {
                     assert_eq!(
-                        out[d][l].to_bits(),
-                        v.to_bits(),
-                        "{name} lane {l} {:?}: {} side by side, {v} alone",
+                        got.to_bits(),
+                        want[d].to_bits(),
+                        "{name} lane {l} {:?}: {got} side by side, {} alone",
                         plan.keys[from_pairs[d]],
-                        out[d][l]
+                        want[d]
                     );
                 }
             }

@@ -346,7 +346,7 @@ fn summarise_with(
     };
     if let Some(source) = shortcuts
         .twins
-        .then(|| twin_sources(model, plan, selected))
+        .then(|| twin_sources(plan, selected))
         .flatten()
     {
         // Each series with a twin takes its twin's summaries.
@@ -587,7 +587,7 @@ fn summarise_with(
 /// Where each series at a position of `selected` takes its summaries from, in
 /// `selected`: its twin's position ([`Plan::twin_of`]) when the twin is selected too,
 /// else its own. `None` when no series has a twin there.
-fn twin_sources(model: &Model, plan: &Plan, selected: &[usize]) -> Option<Vec<usize>> {
+fn twin_sources(plan: &Plan, selected: &[usize]) -> Option<Vec<usize>> {
     let position: HashMap<SeriesKey, usize> = selected
         .iter()
         .enumerate()
@@ -595,7 +595,7 @@ fn twin_sources(model: &Model, plan: &Plan, selected: &[usize]) -> Option<Vec<us
         .collect();
     let source: Vec<usize> = (0..selected.len())
         .map(|c| {
-            plan.twin_of(model, &plan.keys[selected[c]])
+            plan.twin_of(&plan.keys[selected[c]])
                 .and_then(|twin| position.get(&twin).copied())
                 .unwrap_or(c)
         })
@@ -2675,7 +2675,7 @@ mod tests {
         let years = model.scenario.year_count();
         let position = |key: &SeriesKey| plan.keys.iter().position(|k| k == key);
         let twins: Vec<(usize, usize)> = (0..plan.keys.len())
-            .filter_map(|k| Some((k, position(&plan.twin_of(&model, &plan.keys[k])?)?)))
+            .filter_map(|k| Some((k, position(&plan.twin_of(&plan.keys[k])?)?)))
             .collect();
         // Three of the flagship's blocs have one member: China, the Gulf and Russia.
         // Each of the 10 regions but that member imports from it in some sectors.

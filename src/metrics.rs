@@ -195,6 +195,8 @@ pub struct Plan {
     engine: EngineKind,
     /// Bloc membership per region.
     region_blocs: Vec<Vec<usize>>,
+    /// Whether no base-year value is −0, so that no flow is ([`Plan::twin_of`]).
+    no_negative_zero: bool,
     blocs: usize,
     /// Structural flags, [j * sectors + s].
     has_market: Vec<bool>,
@@ -1010,6 +1012,11 @@ impl Plan {
             sectors: ns,
             engine: model.engine,
             region_blocs,
+            no_negative_zero: model
+                .structure
+                .entries
+                .iter()
+                .all(|e| e.value.is_sign_positive()),
             blocs: s.blocs.len(),
             has_market: vec![false; n * (ns + 1)],
             has_foreign_supplier: vec![false; n * (ns + 1)],
@@ -1491,7 +1498,7 @@ impl Plan {
     /// holds while no flow is −0 (0 + (−0) is +0): the flows are products of the
     /// base-year values and positive factors, and so are never −0 when no base value is.
     /// The twin may not be one of the plan's series.
-    pub(crate) fn twin_of(&self, model: &Model, key: &SeriesKey) -> Option<SeriesKey> {
+    pub(crate) fn twin_of(&self, key: &SeriesKey) -> Option<SeriesKey> {
         let (Metric::BlocImportShare, Partner::Bloc(b)) = (key.metric, key.partner) else {
             return None;
         };
@@ -1500,12 +1507,7 @@ impl Plan {
         let (Some(only), None) = (members.next(), members.next()) else {
             return None;
         };
-        let no_negative_zero = model
-            .structure
-            .entries
-            .iter()
-            .all(|e| e.value.is_sign_positive());
-        (only != key.region && no_negative_zero).then_some(SeriesKey {
+        (only != key.region && self.no_negative_zero).then_some(SeriesKey {
             metric: Metric::ImportShare,
             partner: Partner::Region(only),
             ..*key
@@ -2056,29 +2058,28 @@ pub(crate) mod tests {
         };
         for sector in [SectorSel::All, SectorSel::One(0)] {
             assert_eq!(
-                plan.twin_of(&model, &share("china", "PAK", sector)),
+                plan.twin_of(&share("china", "PAK", sector)),
                 Some(import_share("CHN", "PAK", sector))
             );
         }
         assert_eq!(
-            plan.twin_of(&model, &share("russia", "PAK", SectorSel::All)),
+            plan.twin_of(&share("russia", "PAK", SectorSel::All)),
             Some(import_share("RUS", "PAK", SectorSel::All))
         );
         // Three members, or the importer itself as the only member: no twin.
-        assert_eq!(
-            plan.twin_of(&model, &share("west", "PAK", SectorSel::All)),
-            None
-        );
-        assert_eq!(
-            plan.twin_of(&model, &share("russia", "RUS", SectorSel::All)),
-            None
-        );
+        assert_eq!(plan.twin_of(&share("west", "PAK", SectorSel::All)), None);
+        assert_eq!(plan.twin_of(&share("russia", "RUS", SectorSel::All)), None);
         // Nor for any other metric.
         let other = SeriesKey {
             metric: Metric::BlocTradeShare,
             ..share("china", "PAK", SectorSel::All)
         };
-        assert_eq!(plan.twin_of(&model, &other), None);
+        assert_eq!(plan.twin_of(&other), None);
+        // With a base-year value of −0, a flow can be −0, and 0 + (−0) is +0: no twins.
+        let mut signed = Model::new(s, EngineKind::Pe).expect("model");
+        signed.structure.entries[0].value = -0.0;
+        let signed = Plan::new(&signed);
+        assert_eq!(signed.twin_of(&share("china", "PAK", SectorSel::All)), None);
     }
 
     /// Sets of series as the summaries ask for them: each metric alone, per sector and
